@@ -1,0 +1,102 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from receivables.models import (
+    Agency,
+    Allocation,
+    ApiToken,
+    Contact,
+    Dealer,
+    Order,
+    OrderLine,
+    Payment,
+)
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """History is evidence: it can be read in the admin but never reverted from it."""
+
+    def revert_disabled(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return True
+
+
+class ContactInline(admin.TabularInline):
+    model = Contact
+    extra = 0
+
+
+@admin.register(Dealer)
+class DealerAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["code", "name", "country", "region", "collector", "agency", "credit_limit"]
+    list_filter = ["country", "region", "currency", "collector", "agency"]
+    search_fields = ["code", "name", "phone", "contacts__name"]
+    list_select_related = ["collector", "agency"]
+    raw_id_fields = ["collector"]
+    inlines = [ContactInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["name", "dealer", "role", "phone", "email"]
+    list_filter = ["role"]
+    search_fields = ["name", "dealer__code", "dealer__name", "phone", "email"]
+    list_select_related = ["dealer"]
+    raw_id_fields = ["dealer"]
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["number", "dealer", "ordered_on", "due_on", "amount", "disputed"]
+    list_filter = ["disputed", "due_on", "dealer__country"]
+    search_fields = ["number", "dealer__code", "dealer__name"]
+    date_hierarchy = "due_on"
+    list_select_related = ["dealer"]
+    raw_id_fields = ["dealer"]
+    inlines = [OrderLineInline]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["reference", "dealer", "received_on", "amount", "method", "order"]
+    list_filter = ["method", "received_on"]
+    search_fields = ["reference", "dealer__code", "dealer__name", "order__number"]
+    date_hierarchy = "received_on"
+    list_select_related = ["dealer", "order"]
+    raw_id_fields = ["dealer", "order"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["payment", "order", "amount", "applied_on"]
+    list_filter = ["applied_on"]
+    search_fields = ["payment__reference", "order__number", "order__dealer__code"]
+    list_select_related = ["payment", "order"]
+    raw_id_fields = ["payment", "order"]
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["order", "product", "quantity", "unit_price"]
+    search_fields = ["order__number", "product"]
+    list_select_related = ["order"]
+    raw_id_fields = ["order"]
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "commission_percent"]
+    search_fields = ["name"]
+    filter_horizontal = ["users"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["prefix", "user", "created_at", "last_used_at"]
+    search_fields = ["user__username", "prefix"]
+    readonly_fields = ["digest", "prefix", "created_at", "last_used_at"]
+    list_select_related = ["user"]

@@ -1,0 +1,409 @@
+"""The receivables ledger: dealers, their orders (the feed order is the invoice), payments
+and the allocations that tie payments to orders.
+
+Balances are never stored. An order's open amount on a day is its amount less the
+allocations that had taken effect by the end of that day; every list and report computes
+it in SQL through the QuerySet methods below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from simple_history.models import HistoricalRecords
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+ZERO = Decimal("0.00")
+
+
+# Aging buckets as API.md defines them: (key, lowest age, highest age) in days past due.
+AGING_BUCKETS: list[tuple[str, int | None, int | None]] = [
+    ("current", None, 0),
+    ("1-30", 1, 30),
+    ("31-60", 31, 60),
+    ("61-90", 61, 90),
+    ("91-180", 91, 180),
+    ("181-365", 181, 365),
+    ("366-730", 366, 730),
+    ("731+", 731, None),
+]
+
+
+def money_sum(expression: str | F, **kwargs) -> Coalesce:
+    """SUM that is 0.00 instead of NULL when there is nothing to add."""
+    return Coalesce(
+        Sum(expression, **kwargs),
+        Value(ZERO),
+        output_field=models.DecimalField(max_digits=14, decimal_places=2),
+    )
+
+
+def bucket_for_due_on(as_of: dt.date) -> Case:
+    """SQL CASE giving each order its aging bucket key on `as_of`.
+
+    Age is `as_of - due_on`; comparing due_on with fixed dates keeps the expression
+    portable and lets the database use an index on due_on.
+    """
+    whens = []
+    for key, low, _high in AGING_BUCKETS[1:]:
+        assert low is not None
+        whens.append(When(due_on__lte=as_of - dt.timedelta(days=low), then=Value(key)))
+    # Oldest bucket first so that the first matching WHEN wins.
+    whens.reverse()
+    return Case(*whens, default=Value("current"), output_field=models.CharField())
+
+
+class Agency(models.Model):
+    """An external collection agency; its users see only the dealers placed with it."""
+
+    name = models.CharField(max_length=200, unique=True)
+    commission_percent = models.DecimalField(max_digits=5, decimal_places=2, default=ZERO)
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="agencies")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DealerQuerySet(models.QuerySet["Dealer"]):
+    def visible_to(self, user: User | AnonymousUser) -> DealerQuerySet:
+        """The dealers this user may see: the one place where scoping by role lives."""
+        from receivables.roles import Role, role_of
+
+        role = role_of(user)
+        if role is None:
+            return self.none()
+        if role == Role.COLLECTOR:
+            return self.filter(collector_id=user.pk)
+        if role == Role.AGENCY:
+            return self.filter(agency__users=user.pk)
+        return self
+
+    def with_balance(self, on: dt.date) -> DealerQuerySet:
+        """Annotate `balance` (open amount of orders less unapplied credit is not netted:
+        balance is what is open on orders), `overdue` and `oldest_due_on` as of the end
+        of `on`, in one query."""
+        open_orders = Order.objects.filter(dealer=OuterRef("pk")).open_on(on)
+        overdue_orders = open_orders.filter(due_on__lt=on)
+        return self.annotate(
+            balance=Coalesce(
+                Subquery(
+                    open_orders.values("dealer").annotate(total=Sum("open_amount")).values("total")
+                ),
+                Value(ZERO),
+                output_field=models.DecimalField(max_digits=14, decimal_places=2),
+            ),
+            overdue=Coalesce(
+                Subquery(
+                    overdue_orders.values("dealer")
+                    .annotate(total=Sum("open_amount"))
+                    .values("total")
+                ),
+                Value(ZERO),
+                output_field=models.DecimalField(max_digits=14, decimal_places=2),
+            ),
+            oldest_due_on=Subquery(overdue_orders.order_by("due_on").values("due_on")[:1]),
+        )
+
+
+class Dealer(models.Model):
+    """A dealer who buys feed on credit and resells it to farmers."""
+
+    code = models.CharField(max_length=40, unique=True, help_text="Business key from the ERP")
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, help_text="ISO 3166 alpha-2")
+    currency = models.CharField(max_length=3, default="EUR")
+    language = models.CharField(max_length=10, default="en")
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    payment_terms_days = models.PositiveIntegerField(default=30)
+    credit_limit = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    region = models.CharField(max_length=100, blank=True, db_index=True)
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="dealers",
+    )
+    agency = models.ForeignKey(
+        Agency, null=True, blank=True, on_delete=models.SET_NULL, related_name="dealers"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = DealerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credit_limit__gte=0), name="dealer_credit_limit_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def unapplied_credit(self) -> Decimal:
+        """Money received from this dealer that no order has absorbed yet."""
+        received = self.payments.aggregate(total=money_sum("amount"))["total"]
+        applied = Allocation.objects.filter(payment__dealer=self).aggregate(
+            total=money_sum("amount")
+        )["total"]
+        return received - applied
+
+
+class Contact(models.Model):
+    """One of the dealer's people; DOMAIN.md line 11 wants the three key roles on file."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Business owner"
+        RESPONSIBLE = "responsible", "Responsible person"
+        CONTROLLER = "controller", "Financial controller"
+        OTHER = "other", "Other"
+
+    dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.OTHER)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    window_from = models.TimeField(null=True, blank=True, help_text="Preferred contact from")
+    window_to = models.TimeField(null=True, blank=True, help_text="Preferred contact until")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["dealer", "role", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+    @property
+    def preferred_window(self) -> str:
+        if self.window_from and self.window_to:
+            return f"{self.window_from:%H:%M}-{self.window_to:%H:%M}"
+        return ""
+
+
+class OrderQuerySet(models.QuerySet["Order"]):
+    def with_paid(self, on: dt.date | None = None) -> OrderQuerySet:
+        """Annotate `paid`: allocations in effect by the end of `on` (all when None)."""
+        allocations = Allocation.objects.filter(order=OuterRef("pk"))
+        if on is not None:
+            allocations = allocations.filter(applied_on__lte=on)
+        paid = allocations.values("order").annotate(total=Sum("amount")).values("total")
+        return self.annotate(
+            paid=Coalesce(
+                Subquery(paid),
+                Value(ZERO),
+                output_field=models.DecimalField(max_digits=14, decimal_places=2),
+            )
+        )
+
+    def open_on(self, on: dt.date) -> OrderQuerySet:
+        """Orders open at the end of `on`, annotated with `open_amount` (API.md "Aging")."""
+        return (
+            self.filter(ordered_on__lte=on)
+            .with_paid(on)
+            .annotate(open_amount=F("amount") - F("paid"))
+            .filter(open_amount__gt=0)
+        )
+
+    def overdue_on(self, on: dt.date) -> OrderQuerySet:
+        return self.open_on(on).filter(due_on__lt=on)
+
+    def aging(self, on: dt.date) -> dict:
+        """The aging report of these orders on `on`, in one query."""
+        rows = (
+            self.open_on(on)
+            .annotate(bucket=bucket_for_due_on(on))
+            .values("bucket")
+            .annotate(count=Count("id"), amount=Sum("open_amount"))
+            .order_by()
+        )
+        found = {row["bucket"]: row for row in rows}
+        buckets = []
+        for key, _low, _high in AGING_BUCKETS:
+            row = found.get(key, {"count": 0, "amount": ZERO})
+            buckets.append({"key": key, "count": row["count"], "amount": (row["amount"] or ZERO)})
+        return {
+            "as_of": on,
+            "buckets": buckets,
+            "total": {
+                "count": sum(b["count"] for b in buckets),
+                "amount": sum((b["amount"] for b in buckets), ZERO),
+            },
+        }
+
+
+class Order(models.Model):
+    """A feed order, which is also the invoice the dealer owes."""
+
+    number = models.CharField(max_length=40, unique=True, help_text="Text: leading zeros matter")
+    dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="orders")
+    ordered_on = models.DateField()
+    due_on = models.DateField(db_index=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    disputed = models.BooleanField(default=False)
+    dispute_reason = models.TextField(blank=True)
+    disputed_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    delivery_note = models.FileField(upload_to="delivery-notes/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "number"]
+        indexes = [models.Index(fields=["dealer", "due_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(due_on__gte=F("ordered_on")), name="order_due_not_before_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(disputed_amount__isnull=True)
+                | (Q(disputed_amount__gte=0) & Q(disputed_amount__lte=F("amount"))),
+                name="order_disputed_amount_within_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def days_past_due(self, on: dt.date) -> int:
+        return max(0, (on - self.due_on).days)
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.CharField(max_length=200)
+    quantity = models.DecimalField(max_digits=14, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="order_line_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} x {self.quantity}"
+
+
+class Payment(models.Model):
+    """Money received from a dealer. It is spread over orders by `Allocation`s."""
+
+    class Method(models.TextChoices):
+        TRANSFER = "transfer", "Bank transfer"
+        CASH = "cash", "Cash"
+        CHEQUE = "cheque", "Cheque"
+        CARD = "card", "Card"
+        OFFSET = "offset", "Offset / discount"
+        OTHER = "other", "Other"
+
+    reference = models.CharField(max_length=60, unique=True)
+    dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="payments")
+    received_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    method = models.CharField(max_length=20, choices=Method.choices, default=Method.TRANSFER)
+    order = models.ForeignKey(
+        Order,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="named_payments",
+        help_text="The order the dealer named; it is paid first",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["received_on", "reference"]
+        indexes = [models.Index(fields=["dealer", "received_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Allocation(models.Model):
+    """Part of a payment applied to an order.
+
+    `applied_on` is the business day the money counts against the order: the later of
+    the payment's receipt and the order's date (credit waiting for the next order is
+    applied the day that order arrives).
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="allocations")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="allocations")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    applied_on = models.DateField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["applied_on", "id"]
+        indexes = [models.Index(fields=["order", "applied_on"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.UniqueConstraint(fields=["payment", "order"], name="allocation_once_per_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment} -> {self.order}: {self.amount}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API. Only its SHA-256 is stored; it is shown once."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8, help_text="First characters, to tell tokens apart")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User) -> tuple[ApiToken, str]:
+        raw = "rd_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, digest=cls.digest_of(raw), prefix=raw[:8])
+        return token, raw

@@ -1,0 +1,77 @@
+"""Roles are Django groups carrying model permissions; this module names them and says
+which permissions each one gets. Scoping rows to a user lives in
+`DealerQuerySet.visible_to`, which reads the role from here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+
+class Role(StrEnum):
+    COLLECTOR = "collector"
+    MANAGER = "manager"
+    FINANCE = "finance"
+    AGENCY = "agency"
+    AUDITOR = "auditor"
+
+
+# When a user is in several groups, the widest role wins.
+PRECEDENCE = [Role.MANAGER, Role.FINANCE, Role.AUDITOR, Role.COLLECTOR, Role.AGENCY]
+
+_LEDGER = ["dealer", "contact", "order", "orderline", "payment", "allocation", "agency"]
+
+
+def _perms(app: str, models: list[str], actions: list[str]) -> list[str]:
+    return [f"{app}.{action}_{model}" for model in models for action in actions]
+
+
+# Permissions per role, as "app_label.codename". Other apps extend this mapping.
+ROLE_PERMISSIONS: dict[Role, list[str]] = {
+    Role.MANAGER: _perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
+    Role.FINANCE: _perms("receivables", _LEDGER, ["view", "add", "change"]),
+    Role.AUDITOR: _perms("receivables", _LEDGER, ["view"]),
+    Role.COLLECTOR: [
+        *_perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
+        "receivables.add_contact",
+        "receivables.change_contact",
+    ],
+    Role.AGENCY: _perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
+}
+
+
+def role_of(user: User | AnonymousUser) -> Role | None:
+    """The user's role, or None for anonymous users and users without one.
+
+    Superusers act as managers. The groups are cached on the user object so that a page
+    asking several times costs one query.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if getattr(user, "is_superuser", False):
+        return Role.MANAGER
+    cached = getattr(user, "_role_cache", "unset")
+    if cached != "unset":
+        return cached  # type: ignore[return-value]
+    names = set(user.groups.values_list("name", flat=True))
+    role = next((r for r in PRECEDENCE if r.value in names), None)
+    setattr(user, "_role_cache", role)  # noqa: B010 - a per-request cache on the object
+    return role
+
+
+def sync_role_groups() -> None:
+    """Create the role groups and give them exactly their permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    known = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role.value)
+        group.permissions.set([known[p] for p in perms if p in known])
