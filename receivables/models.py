@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
 
 
 # Aging buckets as API.md defines them: (key, lowest age, highest age) in days past due.
