@@ -128,6 +128,9 @@ class Dealer(models.Model):
     country = models.CharField(max_length=2, help_text="ISO 3166 alpha-2")
     currency = models.CharField(max_length=3, default="EUR")
     language = models.CharField(max_length=10, default="en")
+    time_zone = models.CharField(
+        max_length=50, blank=True, help_text="IANA zone; empty means the country's main zone"
+    )
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     payment_terms_days = models.PositiveIntegerField(default=30)
@@ -255,8 +258,18 @@ class OrderQuerySet(models.QuerySet["Order"]):
 class Order(models.Model):
     """A feed order, which is also the invoice the dealer owes."""
 
+    class Kind(models.TextChoices):
+        SALE = "sale", "Feed order"
+        INTEREST = "interest", "Interest charge"
+
     number = models.CharField(max_length=40, unique=True, help_text="Text: leading zeros matter")
     dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="orders")
+    kind = models.CharField(
+        max_length=10,
+        choices=Kind.choices,
+        default=Kind.SALE,
+        help_text="Interest charges are ledger lines too, settled by payments like orders",
+    )
     ordered_on = models.DateField()
     due_on = models.DateField(db_index=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)

@@ -1,0 +1,159 @@
+"""Business days and contact rules: when a promise falls due, when a dealer may be called,
+and when a follow-up should be suggested (DOMAIN.md lines 8 and 9, "Firm, not abusive").
+
+Everything here is pure: it takes the policy, the dealer's country and zone, and the time,
+and never reads the clock itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+from django.conf import settings
+
+from dunning.models import CollectionPolicy
+
+# The main zone of the countries the business sells in; others use the business zone.
+COUNTRY_ZONES = {
+    "AT": "Europe/Vienna",
+    "BE": "Europe/Brussels",
+    "CH": "Europe/Zurich",
+    "CZ": "Europe/Prague",
+    "DE": "Europe/Berlin",
+    "DK": "Europe/Copenhagen",
+    "ES": "Europe/Madrid",
+    "FR": "Europe/Paris",
+    "GB": "Europe/London",
+    "HU": "Europe/Budapest",
+    "IT": "Europe/Rome",
+    "NL": "Europe/Amsterdam",
+    "PL": "Europe/Warsaw",
+    "RO": "Europe/Bucharest",
+    "SK": "Europe/Bratislava",
+    "UA": "Europe/Kyiv",
+    "US": "America/Chicago",
+}
+
+
+def dealer_zone(country: str, time_zone: str = "") -> ZoneInfo:
+    return ZoneInfo(time_zone or COUNTRY_ZONES.get(country, settings.BUSINESS_TIME_ZONE))
+
+
+@lru_cache(maxsize=256)
+def _holidays(country: str, year: int) -> holidays.HolidayBase | dict:
+    try:
+        return holidays.country_holidays(country, years=year)
+    except NotImplementedError:
+        # A country the package does not know: only weekends are days off.
+        return {}
+
+
+def is_public_holiday(country: str, day: dt.date) -> bool:
+    return day in _holidays(country, day.year)
+
+
+def is_business_day(country: str, day: dt.date) -> bool:
+    return day.weekday() < 5 and not is_public_holiday(country, day)
+
+
+def next_business_day_on_or_after(country: str, day: dt.date) -> dt.date:
+    while not is_business_day(country, day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def next_business_day_after(country: str, day: dt.date) -> dt.date:
+    return next_business_day_on_or_after(country, day + dt.timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class CallPermission:
+    allowed: bool
+    rule: str = ""
+    next_allowed_at: dt.datetime | None = None
+
+
+def quiet_rule_at(policy: CollectionPolicy, country: str, local: dt.datetime) -> str:
+    """The quiet-hours rule a contact at this local time breaks, or ""."""
+    if policy.no_calls_on_sundays and local.weekday() == 6:
+        return "no calls on Sundays"
+    if policy.no_calls_on_holidays and is_public_holiday(country, local.date()):
+        return "no calls on public holidays"
+    if local.time() < policy.quiet_until:
+        return f"no calls before {policy.quiet_until:%H:%M}"
+    if local.time() >= policy.quiet_from:
+        return f"no calls from {policy.quiet_from:%H:%M}"
+    return ""
+
+
+def next_call_time(
+    policy: CollectionPolicy, country: str, zone: ZoneInfo, after: dt.datetime
+) -> dt.datetime:
+    """The first moment at or after `after` outside quiet hours, in the dealer's zone."""
+    local = after.astimezone(zone)
+    for _ in range(30):
+        if not quiet_rule_at(policy, country, local):
+            return local
+        if local.time() < policy.quiet_until and local.weekday() != 6:
+            candidate = dt.datetime.combine(local.date(), policy.quiet_until, tzinfo=zone)
+        else:
+            candidate = dt.datetime.combine(
+                local.date() + dt.timedelta(days=1), policy.quiet_until, tzinfo=zone
+            )
+        local = candidate
+    return local
+
+
+def call_permission(
+    policy: CollectionPolicy,
+    *,
+    country: str,
+    zone: ZoneInfo,
+    now: dt.datetime,
+    calls_today: int,
+    calls_this_week: int,
+) -> CallPermission:
+    """May this dealer be called now? If not, which rule says no and when it may be.
+
+    `calls_today` and `calls_this_week` count calls already made, across all collectors,
+    on the dealer's local day and in its local ISO week.
+    """
+    local = now.astimezone(zone)
+    if calls_this_week >= policy.calls_per_week:
+        monday = local.date() - dt.timedelta(days=local.weekday()) + dt.timedelta(days=7)
+        start = dt.datetime.combine(monday, dt.time(0, 0), tzinfo=zone)
+        return CallPermission(
+            False,
+            f"at most {policy.calls_per_week} calls a week",
+            next_call_time(policy, country, zone, start),
+        )
+    if calls_today >= policy.calls_per_day:
+        tomorrow = dt.datetime.combine(
+            local.date() + dt.timedelta(days=1), dt.time(0, 0), tzinfo=zone
+        )
+        return CallPermission(
+            False,
+            f"at most {policy.calls_per_day} call a day",
+            next_call_time(policy, country, zone, tomorrow),
+        )
+    rule = quiet_rule_at(policy, country, local)
+    if rule:
+        return CallPermission(False, rule, next_call_time(policy, country, zone, local))
+    return CallPermission(True)
+
+
+def suggested_window(policy: CollectionPolicy) -> tuple[dt.time, dt.time]:
+    """The window to suggest for a call or visit: the policy's, clipped out of lunch and
+    quiet hours (a policy edited badly still never suggests a forbidden time)."""
+    start = max(policy.suggested_from, policy.quiet_until)
+    end = min(policy.suggested_to, policy.quiet_from)
+    if start < policy.lunch_to and end > policy.lunch_from:
+        # Overlaps lunch: keep the afternoon part, or the morning part if that is all.
+        start, end = (policy.lunch_to, end) if end > policy.lunch_to else (start, policy.lunch_from)
+    if end <= start:
+        start, end = dt.time(15, 0), dt.time(17, 0)
+    return start, end
