@@ -1,0 +1,388 @@
+"""`make bench`: the ledger and the sweep at the scale of a real book, on PostgreSQL.
+
+Scales IBM's late-payment sample (../shared/data) to 1,001,196 orders of 20,300 dealers
+by cloning each customer 203 times and each invoice twice (two years apart), shifting
+dates so that the book ends on BENCH_DATE, and leaving some clones' recent invoices
+unpaid so that every aging bucket has something in it. Then measures:
+
+- the import (`import_ledger` as a subprocess): rows per second and peak memory;
+- the aging report through the API next to one hand-written SQL query computing the same
+  buckets on the same database, as a ratio from the same run;
+- the dealer endpoint's latency and query count;
+- the daily sweep over all dealers: time and query count.
+
+Results are appended to docs/BENCHMARKS.md with the machine and the date.
+Options: --clones N (default 203), --skip-import (reuse the loaded database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IBM = ROOT.parent / "shared" / "data" / "ibm-late-payments.csv"
+WORK = ROOT / "var" / "bench"
+BENCH_DATE = dt.date(2026, 11, 20)
+DEFAULT_DB = "postgres://root@127.0.0.1:5432/receivables_bench"
+IBM_END = dt.date(2013, 12, 31)
+
+
+def _mdy(text: str) -> dt.date:
+    month, day, year = (int(part) for part in text.split("/"))
+    return dt.date(year, month, day)
+
+
+def generate(clones: int) -> dict[str, Path]:
+    """Write the scaled dealers, orders and payments CSV files (streamed)."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    with IBM.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    countries = {"391": "DE", "406": "PL", "770": "NL", "818": "CZ", "897": "AT"}
+    customers = sorted({(r["customerID"], r["countryCode"]) for r in rows})
+    paths = {name: WORK / f"{name}.csv" for name in ("dealers", "orders", "payments")}
+    with (
+        paths["dealers"].open("w", newline="", encoding="utf-8") as dealers_f,
+        paths["orders"].open("w", newline="", encoding="utf-8") as orders_f,
+        paths["payments"].open("w", newline="", encoding="utf-8") as payments_f,
+    ):
+        dealers = csv.writer(dealers_f)
+        orders = csv.writer(orders_f)
+        payments = csv.writer(payments_f)
+        dealers.writerow(["code", "name", "country", "currency", "credit_limit", "region"])
+        orders.writerow(["number", "dealer", "ordered_on", "due_on", "amount", "disputed"])
+        payments.writerow(["reference", "dealer", "received_on", "amount", "order"])
+        for clone in range(clones):
+            for customer, country in customers:
+                dealers.writerow(
+                    [
+                        f"{customer}-{clone:03d}",
+                        f"Dealer {customer} #{clone}",
+                        countries.get(country, "DE"),
+                        "EUR",
+                        "2500.00",
+                        f"Region {clone % 12}",
+                    ]
+                )
+            # Each clone ends at a different week so that dates spread over the calendar.
+            end_shift = (BENCH_DATE - IBM_END).days - (clone % 52) * 7
+            for copy in range(2):
+                shift = dt.timedelta(days=end_shift - 728 * (1 - copy))
+                for r in rows:
+                    number = f"{r['invoiceNumber']}-{clone:03d}{copy}"
+                    dealer = f"{r['customerID']}-{clone:03d}"
+                    invoiced = _mdy(r["InvoiceDate"]) + shift
+                    due = _mdy(r["DueDate"]) + shift
+                    settled = _mdy(r["SettledDate"]) + shift
+                    orders.writerow(
+                        [number, dealer, invoiced, due, r["InvoiceAmount"], r["Disputed"]]
+                    )
+                    # Some clones stopped paying: a year ago, or two months ago.
+                    unpaid_since = {0: 400, 1: 60}.get(clone % 5)
+                    if unpaid_since and settled > BENCH_DATE - dt.timedelta(days=unpaid_since):
+                        continue
+                    if settled > BENCH_DATE:
+                        continue
+                    payments.writerow(
+                        [f"S{number}", dealer, settled, r["InvoiceAmount"], number]
+                    )
+    return paths
+
+
+def reset_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def run_import(paths: dict[str, Path], env: dict[str, str]) -> dict:
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "import_ledger",
+            "--dealers",
+            str(paths["dealers"]),
+            "--orders",
+            str(paths["orders"]),
+            "--payments",
+            str(paths["payments"]),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise SystemExit("import_ledger failed")
+    rows = sum(sum(1 for _ in p.open(encoding="utf-8")) - 1 for p in paths.values())
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "rate": rows / seconds,
+        "peak_mib": max(peak_kib, before) / 1024,
+        "output_tail": proc.stdout.strip().splitlines()[-6:],
+    }
+
+
+RAW_AGING_SQL = """
+WITH paid AS (
+    SELECT order_id, SUM(amount) AS paid
+    FROM receivables_allocation
+    WHERE applied_on <= %(d)s
+    GROUP BY order_id
+)
+SELECT bucket, COUNT(*), SUM(open_amount)
+FROM (
+    SELECT o.amount - COALESCE(p.paid, 0) AS open_amount,
+           CASE
+               WHEN o.due_on >= %(d)s THEN 'current'
+               WHEN o.due_on >= %(d)s - 30 THEN '1-30'
+               WHEN o.due_on >= %(d)s - 60 THEN '31-60'
+               WHEN o.due_on >= %(d)s - 90 THEN '61-90'
+               WHEN o.due_on >= %(d)s - 180 THEN '91-180'
+               WHEN o.due_on >= %(d)s - 365 THEN '181-365'
+               WHEN o.due_on >= %(d)s - 730 THEN '366-730'
+               ELSE '731+'
+           END AS bucket
+    FROM receivables_order o
+    LEFT JOIN paid p ON p.order_id = o.id
+    WHERE o.ordered_on <= %(d)s
+) AS open_orders
+WHERE open_amount > 0
+GROUP BY bucket
+"""
+
+
+def best_of(runs: int, fn) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    timings, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        timings.append(time.perf_counter() - started)
+    return min(timings), result
+
+
+def measure_api() -> dict:
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from receivables.models import ApiToken, Dealer
+
+    user, _ = User.objects.get_or_create(username="bench-manager")
+    user.groups.add(Group.objects.get(name="manager"))
+    _, token = ApiToken.issue(user)
+    client = Client(HTTP_HOST="localhost")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    def api_aging():  # type: ignore[no-untyped-def]
+        response = client.get(f"/api/v1/reports/aging?as_of={BENCH_DATE}", **auth)
+        assert response.status_code == 200, response.content[:500]
+        return response.json()
+
+    def raw_aging():  # type: ignore[no-untyped-def]
+        with connection.cursor() as cursor:
+            cursor.execute(RAW_AGING_SQL, {"d": BENCH_DATE})
+            return {key: (count, amount) for key, count, amount in cursor.fetchall()}
+
+    api_aging()  # warm caches equally for both
+    raw_aging()
+    api_seconds, api_result = best_of(5, api_aging)
+    raw_seconds, raw_result = best_of(5, raw_aging)
+    for bucket in api_result["buckets"]:  # type: ignore[index]
+        count, amount = raw_result.get(bucket["key"], (0, Decimal("0.00")))  # type: ignore[union-attr]
+        assert bucket["count"] == count, (bucket, count)
+        assert Decimal(bucket["amount"]) == (amount or Decimal("0.00")), (bucket, amount)
+
+    codes = list(Dealer.objects.order_by("?").values_list("code", flat=True)[:50])
+    latencies, counts = [], []
+    for code in codes:
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(f"/api/v1/dealers/{code}", **auth)
+            latencies.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:300]
+        counts.append(len(queries))
+    return {
+        "aging_api_s": api_seconds,
+        "aging_sql_s": raw_seconds,
+        "ratio": api_seconds / raw_seconds,
+        "aging_total": api_result["total"],  # type: ignore[index]
+        "dealer_median_ms": statistics.median(latencies) * 1000,
+        "dealer_p95_ms": sorted(latencies)[int(len(latencies) * 0.95) - 1] * 1000,
+        "dealer_queries": sorted(set(counts)),
+    }
+
+
+def measure_sweep() -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dunning.models import SweepBatch
+    from dunning.sweep import run_sweep
+    from receivables.models import Dealer
+
+    SweepBatch.objects.filter(business_date=BENCH_DATE).delete()
+    dealers = Dealer.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        summary = run_sweep(today=BENCH_DATE)
+        seconds = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as again:
+        started = time.perf_counter()
+        run_sweep(today=BENCH_DATE)
+        second = time.perf_counter() - started
+    batches = SweepBatch.objects.filter(business_date=BENCH_DATE).count()
+    return {
+        "dealers": dealers,
+        "seconds": seconds,
+        "queries": len(queries),
+        "batches": batches,
+        "second_run_s": second,
+        "second_run_queries": len(again),
+        "summary": summary,
+    }
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, PostgreSQL {pg}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--clones", type=int, default=203)
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    args = parser.parse_args()
+
+    url = os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_DB)
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+    results: dict = {}
+    if not args.skip_import:
+        print(f"generating {args.clones} clones of the IBM ledger ...", flush=True)
+        paths = generate(args.clones)
+        reset_database(url)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        print("importing ...", flush=True)
+        results["import"] = run_import(paths, env)
+        print(results["import"], flush=True)
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    from receivables.models import Dealer, Order
+
+    results["scale"] = {"dealers": Dealer.objects.count(), "orders": Order.objects.count()}
+    print(results["scale"], flush=True)
+    print("measuring the API ...", flush=True)
+    results["api"] = measure_api()
+    print(results["api"], flush=True)
+    print("sweeping ...", flush=True)
+    results["sweep"] = measure_sweep()
+    print(results["sweep"], flush=True)
+    report = render(results, machine())
+    print(report)
+    if not args.no_write:
+        target = ROOT / "docs" / "BENCHMARKS.md"
+        existing = target.read_text() if target.exists() else HEADER
+        target.write_text(existing.rstrip() + "\n\n" + report)
+        print(f"appended to {target}")
+
+
+HEADER = """# Benchmarks
+
+`make bench` loads IBM's late-payment sample scaled to a million orders into PostgreSQL
+and measures the import, the aging report (through the API and as one hand-written SQL
+query, same database, same run), the dealer endpoint and the daily sweep. Each run adds
+a section below; the newest is last. Timings are wall-clock seconds, best of 5 where
+repeated.
+"""
+
+
+def render(results: dict, machine_line: str) -> str:
+    lines = [f"## {dt.datetime.now():%Y-%m-%d %H:%M} on {machine_line}", ""]
+    scale = results["scale"]
+    lines.append(f"Book: {scale['dealers']:,} dealers, {scale['orders']:,} orders.")
+    lines.append("")
+    lines.append("| measure | result |")
+    lines.append("|---|---|")
+    if "import" in results:
+        imp = results["import"]
+        lines.append(
+            f"| import_ledger, {imp['rows']:,} rows (dealers, orders, payments) | "
+            f"{imp['seconds']:.0f} s, {imp['rate']:,.0f} rows/s, peak memory {imp['peak_mib']:.0f} MiB |"
+        )
+    api = results["api"]
+    lines.append(f"| aging report through the API (`GET /api/v1/reports/aging`) | {api['aging_api_s']:.3f} s |")
+    lines.append(f"| the same buckets in one hand-written SQL query | {api['aging_sql_s']:.3f} s |")
+    lines.append(f"| ratio API / raw SQL | {api['ratio']:.2f}x |")
+    lines.append(
+        f"| `GET /api/v1/dealers/{{code}}`, 50 random dealers | median {api['dealer_median_ms']:.1f} ms, "
+        f"p95 {api['dealer_p95_ms']:.1f} ms, {', '.join(map(str, api['dealer_queries']))} queries |"
+    )
+    sweep = results["sweep"]
+    lines.append(
+        f"| daily sweep, {sweep['dealers']:,} dealers in {sweep['batches']} batches | "
+        f"{sweep['seconds']:.1f} s, {sweep['queries']:,} queries |"
+    )
+    lines.append(
+        f"| the same sweep run again for the same day | {sweep['second_run_s']:.2f} s, "
+        f"{sweep['second_run_queries']} queries, nothing written |"
+    )
+    lines.append("")
+    lines.append(f"Aging total on {BENCH_DATE}: {api['aging_total']}.")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
