@@ -93,9 +93,7 @@ def generate(clones: int) -> dict[str, Path]:
                         continue
                     if settled > BENCH_DATE:
                         continue
-                    payments.writerow(
-                        [f"S{number}", dealer, settled, r["InvoiceAmount"], number]
-                    )
+                    payments.writerow([f"S{number}", dealer, settled, r["InvoiceAmount"], number])
     return paths
 
 
@@ -238,9 +236,9 @@ def measure_api() -> dict:
 def measure_sweep() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+    from dunning.sweep import run_sweep
 
     from dunning.models import SweepBatch
-    from dunning.sweep import run_sweep
     from receivables.models import Dealer
 
     SweepBatch.objects.filter(business_date=BENCH_DATE).delete()
@@ -360,15 +358,20 @@ def render(results: dict, machine_line: str) -> str:
         imp = results["import"]
         lines.append(
             f"| import_ledger, {imp['rows']:,} rows (dealers, orders, payments) | "
-            f"{imp['seconds']:.0f} s, {imp['rate']:,.0f} rows/s, peak memory {imp['peak_mib']:.0f} MiB |"
+            f"{imp['seconds']:.0f} s, {imp['rate']:,.0f} rows/s, "
+            f"peak memory {imp['peak_mib']:.0f} MiB |"
         )
     api = results["api"]
-    lines.append(f"| aging report through the API (`GET /api/v1/reports/aging`) | {api['aging_api_s']:.3f} s |")
+    lines.append(
+        "| aging report through the API (`GET /api/v1/reports/aging`) | "
+        f"{api['aging_api_s']:.3f} s |"
+    )
     lines.append(f"| the same buckets in one hand-written SQL query | {api['aging_sql_s']:.3f} s |")
     lines.append(f"| ratio API / raw SQL | {api['ratio']:.2f}x |")
     lines.append(
-        f"| `GET /api/v1/dealers/{{code}}`, 50 random dealers | median {api['dealer_median_ms']:.1f} ms, "
-        f"p95 {api['dealer_p95_ms']:.1f} ms, {', '.join(map(str, api['dealer_queries']))} queries |"
+        "| `GET /api/v1/dealers/{code}`, 50 random dealers | "
+        f"median {api['dealer_median_ms']:.1f} ms, p95 {api['dealer_p95_ms']:.1f} ms, "
+        f"{', '.join(map(str, api['dealer_queries']))} queries |"
     )
     sweep = results["sweep"]
     lines.append(
