@@ -3,13 +3,22 @@ the browser session, with the error shapes API.md promises."""
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from receivables.api import ledger_router, reports_router
 from receivables.models import ApiToken
+
+logger = logging.getLogger(__name__)
 
 
 class TokenAuth(HttpBearer):
@@ -31,6 +40,13 @@ class TokenAuth(HttpBearer):
 
 class SessionUserAuth(SessionAuth):
     """The browser session, with Django's CSRF check on unsafe methods."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a session cookie there is no session to forge a request with: answer 401
+        # (not a CSRF 403) to a client that sent no or a wrong bearer token.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super()._get_key(request)
 
 
 api = NinjaAPI(
@@ -69,3 +85,47 @@ def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> H
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, error_body("", str(exc) or "Not found."), status=404)
+
+
+@api.exception_handler(ModelValidationError)
+def on_rule_broken(request: HttpRequest, exc: ModelValidationError) -> HttpResponse:
+    """A service refused the input; it raises before writing, so nothing changed."""
+    if hasattr(exc, "error_dict"):
+        errors = [
+            {"field": "" if field == NON_FIELD_ERRORS else field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    else:
+        errors = [{"field": "", "message": message} for message in exc.messages]
+    return api.create_response(request, {"errors": errors}, status=400)
+
+
+@api.exception_handler(IntegrityError)
+@api.exception_handler(DataError)
+def on_database_refusal(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A database constraint caught what validation did not (or a concurrent write won):
+    still bad input, and the service's transaction has been rolled back."""
+    logger.warning("API input refused by the database: %s", exc)
+    return api.create_response(
+        request,
+        error_body("", "The data conflicts with the ledger's rules or with a concurrent change."),
+        status=400,
+    )
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(
+        request, error_body("", str(exc) or "Permission denied."), status=403
+    )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """Other HTTP errors (a failed CSRF check, a body that is not JSON) in the same shape."""
+    return api.create_response(request, error_body("", str(exc)), status=exc.status_code)
+
+
+api.add_router("/", ledger_router)
+api.add_router("/reports/", reports_router)

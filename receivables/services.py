@@ -1,0 +1,441 @@
+"""Ledger workflows: writing dealers, orders and payments pushed by the ERP, and the credit
+rules the API reports for a dealer.
+
+The upserts are keyword-only and atomic. They check every rule first and raise one Django
+`ValidationError` that maps field names to messages, so bad input changes nothing. They
+save only what differs, so an identical second call writes no history row, and after an
+order or payment they replay the allocation rule for every dealer it touched.
+
+Optional arguments default to `KEEP`: on update the stored value stays as it is, on create
+the model's default applies. That lets the ERP push its fields without erasing what the
+collection team keeps in the application (a collector, a dispute).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+
+from receivables.allocation import reallocate_dealers
+from receivables.models import ZERO, Dealer, Order, OrderLine, Payment
+from receivables.reports import CENT, two_places
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Final = _Keep.KEEP
+Keep = Literal[_Keep.KEEP]
+
+# ISO 3166-1 alpha-2, the officially assigned codes.
+_ISO_3166_ALPHA_2 = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
+    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
+    DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
+    GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG
+    KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML
+    MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE
+    PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
+    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
+    US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+"""
+COUNTRY_CODES: Final = frozenset(_ISO_3166_ALPHA_2.split())
+CURRENCY_PATTERN: Final = re.compile(r"^[A-Z]{3}$")
+# What DecimalField(max_digits=14, decimal_places=2) can hold.
+MONEY_LIMIT: Final = Decimal("1000000000000")
+
+
+def business_today() -> dt.date:
+    """Today's date in the business time zone, the calendar that due dates live in."""
+    return timezone.localdate(timezone=ZoneInfo(settings.BUSINESS_TIME_ZONE))
+
+
+# --- Credit rules -------------------------------------------------------------------------
+
+RiskClass = Literal["uncollected", "in_collection", "quasi_bad", "bad", "dead"]
+Stage = Literal["current", "reminder", "soft", "hard", "litigation", "agency", "written_off"]
+
+
+def risk_class_for(days_past_due: int) -> RiskClass:
+    """The debt class of DOMAIN.md line 4, by the age of the oldest overdue order.
+
+    Recovery depends on age far more than on amount, hence the age limits: up to 90 days
+    past due is ordinary collection, up to a year quasi-bad, up to two years bad, and older
+    debts are dead (roughly a fifth of them is ever recovered).
+    """
+    if days_past_due <= 0:
+        return "uncollected"
+    if days_past_due <= 90:
+        return "in_collection"
+    if days_past_due <= 365:
+        return "quasi_bad"
+    if days_past_due <= 730:
+        return "bad"
+    return "dead"
+
+
+@dataclass(frozen=True)
+class CreditStatus:
+    credit_hold: bool
+    reason: str
+    cash_only: bool
+
+
+@dataclass(frozen=True)
+class CollectionSummary:
+    stage: Stage
+    risk_class: RiskClass
+    credit: CreditStatus
+
+
+def _with_balance(dealer: Dealer, today: dt.date) -> Dealer:
+    """The dealer with `balance`, `overdue` and `oldest_due_on` as of `today`: the object
+    itself when a `with_balance(today)` query already annotated it."""
+    if hasattr(dealer, "balance"):
+        return dealer
+    return Dealer.objects.with_balance(today).get(pk=dealer.pk)
+
+
+def credit_status(dealer: Dealer, today: dt.date) -> CreditStatus:
+    """Whether the order desk may sell to this dealer on credit (DOMAIN.md line 12).
+
+    For now the only rule is the credit limit: a dealer whose open balance exceeds a
+    positive limit is on hold, and on hold new orders are cash only. The collection
+    workflow will add hard collection and manager overrides here.
+    """
+    dealer = _with_balance(dealer, today)
+    balance: Decimal = dealer.balance  # type: ignore[attr-defined]
+    if dealer.credit_limit > 0 and balance > dealer.credit_limit:
+        reason = (
+            f"Open balance {two_places(balance)} {dealer.currency} exceeds the credit limit "
+            f"of {two_places(dealer.credit_limit)} {dealer.currency}."
+        )
+        return CreditStatus(credit_hold=True, reason=reason, cash_only=True)
+    return CreditStatus(credit_hold=False, reason="", cash_only=False)
+
+
+def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
+    """Stage, risk class and credit status of a dealer as of `today`.
+
+    The stage is "current" until the collection workflow (app `dunning`) keeps the real
+    one; this is the single place to read it from when it does.
+    """
+    dealer = _with_balance(dealer, today)
+    oldest_due_on: dt.date | None = dealer.oldest_due_on  # type: ignore[attr-defined]
+    days_past_due = (today - oldest_due_on).days if oldest_due_on else 0
+    return CollectionSummary(
+        stage="current",
+        risk_class=risk_class_for(days_past_due),
+        credit=credit_status(dealer, today),
+    )
+
+
+# --- Upserts ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product: str
+    quantity: Decimal
+    unit_price: Decimal
+
+
+def _set_and_save(
+    instance: models.Model,
+    values: Mapping[str, Any],
+    *,
+    user: User | AnonymousUser | None,
+    reason: str,
+) -> bool:
+    """Set `values` on the instance and save it, only when something differs (so that a
+    repeated push leaves no history row). Returns whether it saved."""
+    changed = instance._state.adding or any(
+        getattr(instance, name) != value for name, value in values.items()
+    )
+    if not changed:
+        return False
+    for name, value in values.items():
+        setattr(instance, name, value)
+    _stamp(instance, user=user, reason=reason)
+    instance.save()
+    return True
+
+
+def _stamp(instance: models.Model, *, user: User | AnonymousUser | None, reason: str) -> None:
+    """Tell simple-history who made the change and why."""
+    if user is not None and user.is_authenticated:
+        instance._history_user = user  # type: ignore[attr-defined]
+    instance._change_reason = reason  # type: ignore[attr-defined]
+
+
+def _check_amount(
+    errors: dict[str, str], field: str, value: Decimal | None, *, zero_allowed: bool = False
+) -> None:
+    if value is None:
+        return
+    if not value.is_finite() or abs(value) >= MONEY_LIMIT:
+        errors[field] = f"Must be a number below {MONEY_LIMIT}."
+    elif value != value.quantize(CENT):
+        errors[field] = "Use at most two decimal places."
+    elif value < 0 or (value == 0 and not zero_allowed):
+        errors[field] = "Must be zero or more." if zero_allowed else "Must be more than zero."
+
+
+def _raise_if(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError({field: [message] for field, message in errors.items()})
+
+
+@transaction.atomic
+def upsert_dealer(
+    *,
+    code: str,
+    name: str,
+    country: str,
+    currency: str,
+    address: str | Keep = KEEP,
+    language: str | Keep = KEEP,
+    phone: str | Keep = KEEP,
+    region: str | Keep = KEEP,
+    credit_limit: Decimal | Keep = KEEP,
+    payment_terms_days: int | Keep = KEEP,
+    collector: str | Keep | None = KEEP,
+    user: User | AnonymousUser | None = None,
+    reason: str = "",
+) -> Dealer:
+    """Create the dealer `code` or bring it in line with these values.
+
+    `collector` is a username; None removes the collector.
+    """
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "name": name,
+        "country": country.upper(),
+        "currency": currency.upper(),
+    }
+    if values["country"] not in COUNTRY_CODES:
+        errors["country"] = f"'{country}' is not an ISO 3166 alpha-2 country code."
+    if not CURRENCY_PATTERN.match(values["currency"]):
+        errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
+    optional = {
+        "address": address,
+        "language": language,
+        "phone": phone,
+        "region": region,
+        "credit_limit": credit_limit,
+        "payment_terms_days": payment_terms_days,
+    }
+    values.update({field: value for field, value in optional.items() if value is not KEEP})
+    if credit_limit is not KEEP:
+        _check_amount(errors, "credit_limit", credit_limit, zero_allowed=True)
+    if payment_terms_days is not KEEP and payment_terms_days < 0:
+        errors["payment_terms_days"] = "Must be zero or more."
+    if collector is not KEEP:
+        values["collector_id"] = None
+        if collector is not None:
+            found = (
+                get_user_model()
+                .objects.filter(username=collector, is_active=True)
+                .values_list("pk", flat=True)
+                .first()
+            )
+            if found is None:
+                errors["collector"] = f"No active user '{collector}'."
+            values["collector_id"] = found
+    _raise_if(errors)
+
+    dealer = Dealer.objects.select_for_update().filter(code=code).first() or Dealer(code=code)
+    _set_and_save(dealer, values, user=user, reason=reason)
+    return dealer
+
+
+def _dealer_id_of(errors: dict[str, str], code: str) -> int | None:
+    found = Dealer.objects.filter(code=code).values_list("pk", flat=True).first()
+    if found is None:
+        errors["dealer"] = f"Unknown dealer '{code}'."
+    return found
+
+
+@transaction.atomic
+def upsert_order(
+    *,
+    number: str,
+    dealer: str,
+    ordered_on: dt.date,
+    due_on: dt.date,
+    amount: Decimal,
+    disputed: bool | Keep = KEEP,
+    dispute_reason: str | Keep = KEEP,
+    disputed_amount: Decimal | Keep | None = KEEP,
+    lines: Sequence[LineInput] | Keep = KEEP,
+    user: User | AnonymousUser | None = None,
+    reason: str = "",
+) -> Order:
+    """Create the order `number` of dealer `dealer` (a code) or bring it in line with these
+    values; `lines` replace the stored lines. Then re-allocate the payments of its dealer
+    (and of its former dealer when it moves)."""
+    errors: dict[str, str] = {}
+    dealer_id = _dealer_id_of(errors, dealer)
+    _check_amount(errors, "amount", amount)
+    if due_on < ordered_on:
+        errors["due_on"] = "The due date is before the order date."
+    order = Order.objects.select_for_update().filter(number=number).first()
+    if disputed_amount is not KEEP:
+        _check_amount(errors, "disputed_amount", disputed_amount)
+    kept_dispute = order.disputed_amount if order else None
+    effective_dispute = kept_dispute if disputed_amount is KEEP else disputed_amount
+    if effective_dispute is not None and effective_dispute > amount and "amount" not in errors:
+        field = "amount" if disputed_amount is KEEP else "disputed_amount"
+        errors[field] = f"The disputed amount {effective_dispute} exceeds the order amount."
+    if lines is not KEEP:
+        for index, line in enumerate(lines):
+            if not line.product.strip():
+                errors[f"lines.{index}.product"] = "Name the product."
+            if line.quantity <= 0:
+                errors[f"lines.{index}.quantity"] = "Must be more than zero."
+            _check_amount(errors, f"lines.{index}.unit_price", line.unit_price, zero_allowed=True)
+    if order is not None and dealer_id is not None and order.dealer_id != dealer_id:
+        # A payment names an order of its own dealer; moving the order would break that.
+        naming = list(
+            order.named_payments.exclude(dealer_id=dealer_id).values_list("reference", flat=True)
+        )
+        if naming:
+            errors["dealer"] = (
+                f"Payments of the current dealer name this order ({', '.join(naming)}); "
+                "move or correct them first."
+            )
+    _raise_if(errors)
+
+    values: dict[str, Any] = {
+        "dealer_id": dealer_id,
+        "ordered_on": ordered_on,
+        "due_on": due_on,
+        "amount": amount,
+    }
+    optional = {
+        "disputed": disputed,
+        "dispute_reason": dispute_reason,
+        "disputed_amount": disputed_amount,
+    }
+    values.update({field: value for field, value in optional.items() if value is not KEEP})
+    touched = {dealer_id}
+    if order is None:
+        order = Order(number=number)
+    else:
+        touched.add(order.dealer_id)
+    _set_and_save(order, values, user=user, reason=reason)
+    if lines is not KEEP:
+        _replace_lines(order, lines, user=user, reason=reason)
+    reallocate_dealers([d for d in touched if d is not None])
+    return order
+
+
+def _replace_lines(
+    order: Order,
+    lines: Sequence[LineInput],
+    *,
+    user: User | AnonymousUser | None,
+    reason: str,
+) -> None:
+    stored = list(order.lines.order_by("id"))
+    if [(s.product, s.quantity, s.unit_price) for s in stored] == [
+        (line.product, line.quantity, line.unit_price) for line in lines
+    ]:
+        return
+    # Row by row, so that every removed and added line has its history record.
+    for line in stored:
+        _stamp(line, user=user, reason=reason)
+        line.delete()
+    for line_input in lines:
+        line = OrderLine(
+            order=order,
+            product=line_input.product,
+            quantity=line_input.quantity,
+            unit_price=line_input.unit_price,
+        )
+        _stamp(line, user=user, reason=reason)
+        line.save()
+
+
+@transaction.atomic
+def upsert_payment(
+    *,
+    reference: str,
+    dealer: str,
+    received_on: dt.date,
+    amount: Decimal,
+    order: str | Keep | None = KEEP,
+    method: str | Keep = KEEP,
+    user: User | AnonymousUser | None = None,
+    reason: str = "",
+) -> Payment:
+    """Create the payment `reference` from dealer `dealer` (a code) or bring it in line with
+    these values, then re-allocate the payments of its dealer (and of its former dealer
+    when it moves). `order` is the number of the order the dealer named, which must be
+    one of its own; None removes it."""
+    errors: dict[str, str] = {}
+    dealer_id = _dealer_id_of(errors, dealer)
+    _check_amount(errors, "amount", amount)
+    if method is not KEEP and method not in Payment.Method.values:
+        errors["method"] = f"Use one of: {', '.join(Payment.Method.values)}."
+    payment = Payment.objects.select_for_update().filter(reference=reference).first()
+
+    values: dict[str, Any] = {
+        "dealer_id": dealer_id,
+        "received_on": received_on,
+        "amount": amount,
+    }
+    if method is not KEEP:
+        values["method"] = method
+    if order is None:
+        values["order_id"] = None
+    elif order is not KEEP:
+        named = Order.objects.filter(number=order).values_list("pk", "dealer_id").first()
+        if named is None:
+            errors["order"] = f"Unknown order '{order}'."
+        else:
+            values["order_id"] = named[0]
+            if dealer_id is not None and named[1] != dealer_id:
+                errors["order"] = f"Order '{order}' belongs to another dealer."
+    elif (
+        payment is not None
+        and payment.order is not None
+        and dealer_id is not None
+        and payment.order.dealer_id != dealer_id
+    ):
+        errors["order"] = (
+            f"The named order '{payment.order.number}' belongs to the former dealer: "
+            "name an order of the new dealer or null."
+        )
+    _raise_if(errors)
+
+    touched = {dealer_id}
+    if payment is None:
+        payment = Payment(reference=reference)
+    else:
+        touched.add(payment.dealer_id)
+    _set_and_save(payment, values, user=user, reason=reason)
+    reallocate_dealers([d for d in touched if d is not None])
+    return payment
+
+
+def payment_unallocated(payment: Payment) -> Decimal:
+    """The part of the payment no order has absorbed: dealer credit for the next orders."""
+    applied = sum((a.amount for a in payment.allocations.all()), ZERO)
+    return payment.amount - applied
