@@ -29,17 +29,74 @@ def _perms(app: str, models: list[str], actions: list[str]) -> list[str]:
     return [f"{app}.{action}_{model}" for model in models for action in actions]
 
 
+# The collection workflow's models (app "dunning").
+_WORKFLOW = [
+    "collectionpolicy",
+    "collectionaccount",
+    "stagechange",
+    "evidence",
+    "escalation",
+    "installmentplan",
+    "promise",
+    "excuse",
+    "contactlog",
+    "task",
+    "dealerevent",
+    "alert",
+    "letter",
+    "interestcharge",
+    "sweepbatch",
+]
+# What a collector works with in the field (alerts and sweep batches are the managers').
+_FIELD_WORK = [m for m in _WORKFLOW if m not in ("alert", "sweepbatch")]
+# What an agency sees of the accounts placed with it.
+_AGENCY_VIEW = [
+    "collectionaccount",
+    "stagechange",
+    "installmentplan",
+    "promise",
+    "excuse",
+    "contactlog",
+    "letter",
+]
+
 # Permissions per role, as "app_label.codename". Other apps extend this mapping.
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
-    Role.MANAGER: _perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
-    Role.FINANCE: _perms("receivables", _LEDGER, ["view", "add", "change"]),
-    Role.AUDITOR: _perms("receivables", _LEDGER, ["view"]),
+    Role.MANAGER: [
+        *_perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
+        *_perms("dunning", _WORKFLOW, ["view", "add", "change"]),
+        "dunning.decide_escalation",
+        "dunning.override_credit_hold",
+    ],
+    Role.FINANCE: [
+        *_perms("receivables", _LEDGER, ["view", "add", "change"]),
+        *_perms("dunning", _WORKFLOW, ["view"]),
+        "dunning.add_letter",
+    ],
+    Role.AUDITOR: [
+        *_perms("receivables", _LEDGER, ["view"]),
+        *_perms("dunning", _WORKFLOW, ["view"]),
+    ],
     Role.COLLECTOR: [
         *_perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
         "receivables.add_contact",
         "receivables.change_contact",
+        *_perms("dunning", _FIELD_WORK, ["view"]),
+        *_perms(
+            "dunning",
+            ["promise", "installmentplan", "contactlog", "escalation", "evidence", "dealerevent"],
+            ["add"],
+        ),
+        "dunning.change_task",
+        # The assessment (cause, ability and willingness) is the collector's call; the
+        # stage is protected and the credit-hold override needs its own permission.
+        "dunning.change_collectionaccount",
     ],
-    Role.AGENCY: _perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
+    Role.AGENCY: [
+        *_perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
+        *_perms("dunning", _AGENCY_VIEW, ["view"]),
+        "dunning.add_contactlog",
+    ],
 }
 
 

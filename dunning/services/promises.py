@@ -1,0 +1,144 @@
+"""Promises to pay and installment plans (DOMAIN.md lines 8 and 17): a date and an amount,
+pinned down on the spot; a date on a weekend or public holiday of the dealer's country
+moves to the next business day, and both dates are kept."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from dunning.calendar import next_business_day_on_or_after
+from dunning.models import InstallmentPlan, Promise
+from dunning.services.common import check_text, require, stamp
+from dunning.services.errors import InvalidInput
+from receivables.models import Dealer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+# Largest amount a DecimalField(max_digits=14, decimal_places=2) holds.
+MAX_AMOUNT = Decimal("999999999999.99")
+DECIDED = [Promise.Status.KEPT, Promise.Status.PARTLY_KEPT, Promise.Status.BROKEN]
+
+
+def check_amount(field: str, value: Any) -> Decimal:
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise InvalidInput(field, "Not an amount.") from None
+    if not amount.is_finite():
+        raise InvalidInput(field, "Not an amount.")
+    if amount <= 0:
+        raise InvalidInput(field, "The amount must be more than 0.00.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(field, "At most two decimals.")
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(field, "The amount is too large.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def check_due_on(field: str, due_on: dt.date, today: dt.date) -> None:
+    if due_on < today:
+        raise InvalidInput(field, f"The date is in the past (today is {today:%Y-%m-%d}).")
+
+
+@transaction.atomic
+def make_promise(
+    *,
+    dealer: Dealer,
+    amount: Decimal,
+    due_on: dt.date,
+    note: str = "",
+    by: User | None,
+    today: dt.date,
+    plan: InstallmentPlan | None = None,
+) -> Promise:
+    """Record a promise made today. `due_on` is the date the dealer named; the promise
+    falls due on the first business day of the dealer's country on or after it."""
+    require(by, "dunning.add_promise")
+    amount = check_amount("amount", amount)
+    check_due_on("due_on", due_on, today)
+    promise = Promise(
+        dealer=dealer,
+        plan=plan,
+        amount=amount,
+        requested_due_on=due_on,
+        due_on=next_business_day_on_or_after(dealer.country, due_on),
+        made_on=today,
+        made_by=by,
+        note=check_text("note", note, required=False),
+    )
+    stamp(promise, by=by, reason="Promise to pay recorded")
+    promise.save()
+    return promise
+
+
+@transaction.atomic
+def make_installment_plan(
+    *,
+    dealer: Dealer,
+    installments: list[tuple[Decimal, dt.date]],
+    note: str = "",
+    by: User | None,
+    today: dt.date,
+) -> InstallmentPlan:
+    """A series of promises agreed in one conversation, created together or not at all.
+    Two installments may not fall due on the same business day."""
+    require(by, "dunning.add_promise")
+    if len(installments) < 2:
+        raise InvalidInput("installments", "A plan needs at least two installments.")
+    checked: list[tuple[Decimal, dt.date]] = []
+    seen: dict[dt.date, int] = {}
+    for index, (amount, due_on) in enumerate(installments):
+        checked.append((check_amount(f"installments.{index}.amount", amount), due_on))
+        check_due_on(f"installments.{index}.due_on", due_on, today)
+        business_day = next_business_day_on_or_after(dealer.country, due_on)
+        if business_day in seen:
+            raise InvalidInput(
+                f"installments.{index}.due_on",
+                f"Falls due on {business_day:%Y-%m-%d} like installment {seen[business_day] + 1}.",
+            )
+        seen[business_day] = index
+    plan = InstallmentPlan(
+        dealer=dealer, made_on=today, made_by=by, note=check_text("note", note, required=False)
+    )
+    stamp(plan, by=by, reason="Installment plan agreed")
+    plan.save()
+    for number, (amount, due_on) in enumerate(sorted(checked, key=lambda pair: pair[1]), 1):
+        make_promise(
+            dealer=dealer,
+            amount=amount,
+            due_on=due_on,
+            note=f"Installment {number} of {len(checked)}",
+            by=by,
+            today=today,
+            plan=plan,
+        )
+    return plan
+
+
+def _year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def promise_reliability(dealer: Dealer, *, today: dt.date) -> Decimal | None:
+    """Kept promises as a percent of the decided ones (kept, partly kept, broken) that
+    fell due in the twelve months up to `today`; None when there are none. A partly kept
+    promise counts as not kept (DOMAIN.md line 17)."""
+    counts = Promise.objects.filter(
+        dealer=dealer, due_on__gt=_year_before(today), due_on__lte=today, status__in=DECIDED
+    ).aggregate(decided=Count("pk"), kept=Count("pk", filter=Q(status=Promise.Status.KEPT)))
+    if not counts["decided"]:
+        return None
+    percent = Decimal(counts["kept"]) * 100 / Decimal(counts["decided"])
+    return percent.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+__all__ = ["make_installment_plan", "make_promise", "promise_reliability"]

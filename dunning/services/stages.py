@@ -1,0 +1,182 @@
+"""The account's stage: moving it through the state machine, and the two things a
+manager sets on the account besides (the assessment and a credit-hold override)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from dunning.figures import DealerFacts, facts_for
+from dunning.models import CollectionAccount, CollectionPolicy, Escalation, StageChange
+from dunning.services.common import check_choice, check_text, require, stamp
+from dunning.services.errors import (
+    InvalidInput,
+    PermissionDenied,
+    StageConflict,
+    TransitionNotAllowed,
+)
+from receivables.models import Dealer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+def ensure_account(dealer: Dealer) -> CollectionAccount:
+    """The dealer's collection account, created in `current` on first use."""
+    account, _ = CollectionAccount.objects.get_or_create(dealer=dealer)
+    return account
+
+
+def load_facts(account: CollectionAccount, *, on: dt.date) -> DealerFacts:
+    """Set the facts the transition conditions read (one query) and return them."""
+    dealers = Dealer.objects.filter(pk=account.dealer_id)
+    account.facts = facts_for(dealers, today=on)[account.dealer_id]
+    return account.facts
+
+
+def _transition_method(account: CollectionAccount, verb: str) -> Any:
+    method = getattr(account, verb, None)
+    if method is None or not hasattr(method, "_django_fsm"):
+        raise ValueError(f"'{verb}' is not a transition of the collection account.")
+    return method
+
+
+def why_not(account: CollectionAccount, verb: str) -> str:
+    """In words, why the transition `verb` cannot run now ("" when it can)."""
+    method = _transition_method(account, verb)
+    meta = method._django_fsm
+    stage = account.stage
+    if not meta.has_transition(stage):
+        targets = {t.target for t in meta.transitions.values()}
+        target = targets.pop() if len(targets) == 1 else verb
+        return f"an account in {stage} cannot move to {target}"
+    unmet = [c for c in meta.get_transition(stage).conditions if not c(account)]
+    if not unmet:
+        return ""
+    reasons = {
+        "_is_past_due": "nothing is past due",
+        "_has_nothing_overdue": "something is still past due",
+        "_is_due_for_soft": (
+            "the oldest overdue order is not yet "
+            f"{CollectionPolicy.current().soft_after_days} days past due"
+        ),
+    }
+    return "; ".join(reasons.get(c.__name__, c.__name__.strip("_")) for c in unmet)
+
+
+def can_move(account: CollectionAccount, verb: str) -> bool:
+    """Whether the transition may run, by source stage and conditions (facts must be set)."""
+    return can_proceed(_transition_method(account, verb))
+
+
+@transaction.atomic
+def move_stage(
+    account: CollectionAccount,
+    verb: str,
+    *,
+    on: dt.date,
+    by: User | None = None,
+    reason: str,
+    escalation: Escalation | None = None,
+    facts: DealerFacts | None = None,
+) -> StageChange:
+    """Run the transition `verb` on the account and record who, when, from, to and why.
+
+    `by=None` is the daily sweep. `facts` may be passed by a caller that loaded them in
+    bulk for the same day; otherwise they are read here. Raises `TransitionNotAllowed`
+    when the stage or the conditions forbid the move, `PermissionDenied` when `by` lacks
+    the transition's permission, and `StageConflict` when the stage changed in the
+    database since `account` was read.
+    """
+    method = _transition_method(account, verb)
+    reason = check_text("reason", reason)
+    if facts is not None:
+        account.facts = facts
+    else:
+        load_facts(account, on=on)
+    from_stage = account.stage
+    if not can_proceed(method):
+        raise TransitionNotAllowed(
+            f"Cannot {verb}: {why_not(account, verb)}.", object=account, method=method
+        )
+    if by is not None and not has_transition_perm(method, by):
+        raise PermissionDenied(f"Your role may not {verb} an account.")
+    method(on=on)
+    stamp(account, by=by, reason=reason)
+    try:
+        account.save()
+    except ConcurrentTransition as exc:
+        raise StageConflict(
+            f"The account of {account.dealer_id} changed stage while this move was made; "
+            "reload and try again."
+        ) from exc
+    return StageChange.objects.create(
+        dealer_id=account.dealer_id,
+        from_stage=from_stage,
+        to_stage=account.stage,
+        on=on,
+        by=by,
+        reason=reason,
+        escalation=escalation,
+    )
+
+
+def _locked_account(dealer: Dealer) -> CollectionAccount:
+    ensure_account(dealer)
+    return CollectionAccount.objects.select_for_update().get(dealer=dealer)
+
+
+@transaction.atomic
+def set_assessment(
+    *, dealer: Dealer, default_cause: str, disposition: str, by: User
+) -> CollectionAccount:
+    """Record why the dealer is not paying and whether they are able and willing
+    (DOMAIN.md line 5); "" for either means not assessed."""
+    require(by, "dunning.change_collectionaccount")
+    check_choice("default_cause", default_cause, CollectionAccount.Cause)
+    check_choice("disposition", disposition, CollectionAccount.Disposition)
+    account = _locked_account(dealer)
+    account.default_cause = default_cause
+    account.disposition = disposition
+    stamp(account, by=by, reason="Assessment recorded")
+    account.save(update_fields=["default_cause", "disposition"])
+    return account
+
+
+@transaction.atomic
+def override_credit_hold(
+    *, dealer: Dealer, until: dt.date, reason: str, by: User, today: dt.date
+) -> CollectionAccount:
+    """A manager lets the dealer buy on credit despite a hold, until a date (line 12)."""
+    if not by.has_perm("dunning.override_credit_hold"):
+        raise PermissionDenied("Only a collection manager may override a credit hold.")
+    if until < today:
+        raise InvalidInput("until", "The override must last until today or later.")
+    reason = check_text("reason", reason)
+    account = _locked_account(dealer)
+    account.credit_hold_override_until = until
+    account.credit_hold_override_by = by
+    account.credit_hold_override_reason = reason
+    stamp(account, by=by, reason=f"Credit hold overridden until {until:%Y-%m-%d}: {reason}")
+    account.save(
+        update_fields=[
+            "credit_hold_override_until",
+            "credit_hold_override_by",
+            "credit_hold_override_reason",
+        ]
+    )
+    return account
+
+
+__all__ = [
+    "can_move",
+    "ensure_account",
+    "load_facts",
+    "move_stage",
+    "override_credit_hold",
+    "set_assessment",
+    "why_not",
+]
