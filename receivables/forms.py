@@ -72,14 +72,14 @@ class _VisibleChoicesMixin:
 
 class DealerFilterForm(_VisibleChoicesMixin, forms.Form):
     SORTS: dict[str, tuple[str, list[Any]]] = {
-        "-overdue": ("Overdue, highest first", [F("overdue").desc(), "code"]),
-        "overdue": ("Overdue, lowest first", [F("overdue").asc(), "code"]),
+        "-overdue": ("Most overdue first", [F("overdue").desc(), "code"]),
+        "overdue": ("Least overdue first", [F("overdue").asc(), "code"]),
         "oldest": (
-            "Oldest due date first",
+            "Oldest due first",
             [F("oldest_due_on").asc(nulls_last=True), "code"],
         ),
         "-oldest": (
-            "Oldest due date last",
+            "Oldest due last",
             [F("oldest_due_on").desc(nulls_last=True), "code"],
         ),
         "code": ("Code A-Z", ["code"]),
@@ -155,12 +155,27 @@ def due_on_range(bucket: str, on: dt.date) -> dict[str, dt.date]:
     raise ValueError(f"unknown aging bucket {bucket!r}")
 
 
+class IsoDateField(forms.DateField):
+    """A YYYY-MM-DD date whose error repeats what was typed: a date input shows nothing
+    for a value it cannot parse, so the message is the only place the user sees it."""
+
+    input_formats = ["%Y-%m-%d"]
+
+    def to_python(self, value: Any) -> dt.date | None:
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(
+                "“%(value)s” is not a date: use YYYY-MM-DD.",
+                code="invalid",
+                params={"value": value},
+            ) from None
+
+
 class AgingForm(_VisibleChoicesMixin, forms.Form):
-    as_of = forms.DateField(
+    as_of = IsoDateField(
         label="As of",
-        input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": "Enter a valid date as YYYY-MM-DD."},
     )
     region = forms.ChoiceField(label="Region", required=False)
     collector = CollectorField(

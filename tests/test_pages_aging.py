@@ -167,3 +167,9 @@ def test_query_count_does_not_grow_with_orders(client, collector, django_assert_
     with django_assert_num_queries(len(small)):
         response = client.get("/reports/aging/")
     assert response.context["reports"][0]["total"]["count"] == 30
+
+
+def test_bad_date_error_repeats_what_was_typed(client, manager):
+    client.force_login(manager)
+    body = client.get("/reports/aging/", {"as_of": "2026-02-30"}).content.decode()
+    assert "“2026-02-30” is not a date: use YYYY-MM-DD." in body
