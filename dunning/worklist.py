@@ -1,0 +1,188 @@
+"""The collector's morning worklist (DOMAIN.md lines 6 and 9): the visible dealers with
+something overdue, ordered by the priority score, each with why it is where it is, whether
+it may be called now (and if not, from when and by which rule), the suggested window,
+the promises falling due today and the open follow-up tasks.
+
+The cost is a fixed number of queries whatever the number of dealers: one for the facts
+of every candidate (`figures.with_facts`), then one each for the recent calls, today's
+promises and the open tasks of the dealers on the page shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
+
+from dunning.calendar import CallPermission, call_permission, dealer_zone, suggested_window
+from dunning.figures import DealerFacts, Priority, facts_from_row, priority, risk_class, with_facts
+from dunning.models import CollectionPolicy, ContactLog, Promise, RiskClass, Stage, Task
+from dunning.services.contacts import CALL_CHANNELS
+from receivables.models import Dealer, DealerQuerySet
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+ROWS_PER_PAGE = 25
+
+
+@dataclass
+class WorklistRow:
+    dealer: Dealer
+    facts: DealerFacts
+    risk: RiskClass
+    priority: Priority
+    call: CallPermission | None = None
+    call_zone: str = ""
+    promises_today: list[Promise] = field(default_factory=list)
+    open_tasks: list[Task] = field(default_factory=list)
+
+    @property
+    def stage_label(self) -> str:
+        return Stage(self.facts.stage).label
+
+    @property
+    def risk_label(self) -> str:
+        return RiskClass(self.risk).label
+
+    @property
+    def priority_parts(self) -> list[tuple[str, Decimal]]:
+        """The parts that add up to the score, largest first, without the zeros."""
+        parts = [(name, points) for name, points in self.priority.parts.items() if points]
+        return sorted(parts, key=lambda part: part[1], reverse=True)
+
+    @property
+    def call_text(self) -> str:
+        """ "Call now", or "not before Tue 08:00 (at most 1 call a day)" in the dealer's time."""
+        if self.call is None or self.call.allowed:
+            return "Call now"
+        if self.call.next_allowed_at is None:
+            return f"Do not call ({self.call.rule})"
+        return f"not before {self.call.next_allowed_at:%a %H:%M} ({self.call.rule})"
+
+
+@dataclass
+class Worklist:
+    page: Page
+    rows: list[WorklistRow]
+    window: tuple[dt.time, dt.time]
+    total: int
+
+
+def overdue_dealers(
+    user: User | AnonymousUser, *, collector_id: int | None = None
+) -> DealerQuerySet:
+    """The dealers the worklist starts from: those the user sees, optionally one
+    collector's portfolio (for managers and others who see more than their own)."""
+    dealers = Dealer.objects.visible_to(user)
+    if collector_id is not None:
+        dealers = dealers.filter(collector_id=collector_id)
+    return dealers
+
+
+def build_worklist(
+    user: User | AnonymousUser,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    collector_id: int | None = None,
+    page_number: str | int | None = 1,
+    per_page: int = ROWS_PER_PAGE,
+    policy: CollectionPolicy | None = None,
+) -> Worklist:
+    """The prioritised worklist of `user` on `today`, one page of it enriched."""
+    policy = policy or CollectionPolicy.current()
+    candidates = (
+        with_facts(overdue_dealers(user, collector_id=collector_id), today=today, policy=policy)
+        .filter(Q(overdue__gt=0))
+        .select_related("collector")
+    )
+    rows = []
+    for dealer in candidates:
+        facts = facts_from_row(dealer, today)
+        rows.append(
+            WorklistRow(
+                dealer=dealer,
+                facts=facts,
+                risk=risk_class(facts, policy),
+                priority=priority(facts, policy),
+            )
+        )
+    # Highest score first; ties go to the larger amount, then the code, so the order is
+    # stable from one page to the next.
+    rows.sort(key=lambda row: (-row.priority.score, -row.facts.overdue, row.dealer.code))
+    page = Paginator(rows, per_page).get_page(page_number)
+    page_rows: list[WorklistRow] = list(page.object_list)
+    _add_call_permissions(page_rows, policy=policy, now=now)
+    _add_promises_and_tasks(page_rows, today=today)
+    return Worklist(page=page, rows=page_rows, window=suggested_window(policy), total=len(rows))
+
+
+def call_permission_for(
+    dealer: Dealer, *, policy: CollectionPolicy, now: dt.datetime
+) -> CallPermission:
+    """May this one dealer be called now (the collection panel asks)."""
+    row_calls = _recent_calls([dealer.pk], now=now)
+    return _permission(dealer, row_calls[dealer.pk], policy=policy, now=now)
+
+
+def _recent_calls(dealer_ids: list[int], *, now: dt.datetime) -> dict[int, list[dt.datetime]]:
+    """The calls of the last eight days (enough for the longest local ISO week in any
+    zone), by dealer, in one query."""
+    calls: dict[int, list[dt.datetime]] = defaultdict(list)
+    for dealer_id, at in ContactLog.objects.filter(
+        dealer_id__in=dealer_ids,
+        channel__in=CALL_CHANNELS,
+        at__gte=now - dt.timedelta(days=8),
+        at__lte=now,
+    ).values_list("dealer_id", "at"):
+        calls[dealer_id].append(at)
+    return calls
+
+
+def _permission(
+    dealer: Dealer, calls: list[dt.datetime], *, policy: CollectionPolicy, now: dt.datetime
+) -> CallPermission:
+    """Count the dealer's calls today and this week on its own local calendar."""
+    zone = dealer_zone(dealer.country, dealer.time_zone)
+    local_now = now.astimezone(zone)
+    local_calls = [at.astimezone(zone) for at in calls]
+    week = local_now.isocalendar()[:2]
+    return call_permission(
+        policy,
+        country=dealer.country,
+        zone=zone,
+        now=now,
+        calls_today=sum(1 for at in local_calls if at.date() == local_now.date()),
+        calls_this_week=sum(1 for at in local_calls if at.isocalendar()[:2] == week),
+    )
+
+
+def _add_call_permissions(
+    rows: list[WorklistRow], *, policy: CollectionPolicy, now: dt.datetime
+) -> None:
+    if not rows:
+        return
+    calls = _recent_calls([row.dealer.pk for row in rows], now=now)
+    for row in rows:
+        row.call = _permission(row.dealer, calls[row.dealer.pk], policy=policy, now=now)
+        row.call_zone = str(dealer_zone(row.dealer.country, row.dealer.time_zone))
+
+
+def _add_promises_and_tasks(rows: list[WorklistRow], *, today: dt.date) -> None:
+    if not rows:
+        return
+    by_id = {row.dealer.pk: row for row in rows}
+    for promise in Promise.objects.filter(
+        dealer_id__in=list(by_id), status=Promise.Status.OPEN, due_on=today
+    ).order_by("id"):
+        by_id[promise.dealer_id].promises_today.append(promise)
+    for task in Task.objects.filter(dealer_id__in=list(by_id), done_at__isnull=True).order_by(
+        "due_on", "window_from", "id"
+    ):
+        by_id[task.dealer_id].open_tasks.append(task)
