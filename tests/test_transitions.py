@@ -24,6 +24,7 @@ from dunning.services import (
 from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_everything
 from tests.factories import DealerFactory
 
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -49,9 +50,7 @@ TARGETS = {
     "write_off": Stage.WRITTEN_OFF,
 }
 ALLOWED = [(verb, stage) for verb, stages in SOURCES.items() for stage in stages]
-FORBIDDEN = [
-    (verb, stage) for verb in SOURCES for stage in Stage if stage not in SOURCES[verb]
-]
+FORBIDDEN = [(verb, stage) for verb in SOURCES for stage in Stage if stage not in SOURCES[verb]]
 
 
 def _dealer_meeting_conditions(verb: str) -> Any:

@@ -1,0 +1,361 @@
+"""Escalations: a collector (or the sweep) asks, a manager who is not the requester
+decides; a second decision is a conflict, also when two managers decide at once."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from dunning.models import Alert, CollectionAccount, Escalation, Stage, StageChange
+from dunning.services import (
+    EscalationConflict,
+    InvalidInput,
+    PermissionDenied,
+    approve_escalation,
+    attach_evidence,
+    reject_escalation,
+    request_escalation,
+)
+from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_everything
+from tests.factories import DealerFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def soft_dealer(collector: Any) -> Any:
+    dealer = overdue_dealer(days=65, collector=collector)
+    account_in(dealer, Stage.SOFT)
+    return dealer
+
+
+@pytest.fixture
+def second_manager(db: Any) -> Any:
+    return UserFactory(role="manager", username="max")
+
+
+def ask(dealer: Any, by: Any, to_stage: str = Stage.HARD, **kwargs: Any) -> Escalation:
+    return request_escalation(
+        dealer=dealer,
+        to_stage=to_stage,
+        reason="Two broken promises and 65 days past due",
+        by=by,
+        today=TODAY,
+        **kwargs,
+    )
+
+
+def stage_of(dealer: Any) -> str:
+    return CollectionAccount.objects.get(dealer=dealer).stage
+
+
+# --- Asking ---------------------------------------------------------------------------------
+
+
+def test_collector_request_is_pending_and_alerts_the_managers(
+    soft_dealer: Any,
+    collector: Any,
+    manager: Any,
+    mailoutbox: list,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        escalation = ask(soft_dealer, collector)
+
+    assert escalation.status == Escalation.Status.PENDING
+    assert (escalation.requested_by, escalation.requested_on) == (collector, TODAY)
+    alert = Alert.objects.get(kind=Alert.Kind.ESCALATION)
+    assert f"#{escalation.pk}" in alert.message
+    assert [mail.to for mail in mailoutbox] == [[manager.email]]
+    assert stage_of(soft_dealer) == Stage.SOFT
+
+
+def test_no_mail_leaves_before_commit(
+    soft_dealer: Any, collector: Any, manager: Any, mailoutbox: list
+) -> None:
+    # The test's transaction never commits: the e-mail waits for a commit that never comes.
+    ask(soft_dealer, collector)
+
+    assert mailoutbox == []
+
+
+def test_stage_outside_the_escalated_ones_is_refused(soft_dealer: Any, collector: Any) -> None:
+    with pytest.raises(InvalidInput, match="not one of: hard, litigation, agency, written_off"):
+        ask(soft_dealer, collector, to_stage=Stage.REMINDER)
+
+
+def test_unreachable_stage_is_refused_with_the_reason(collector: Any) -> None:
+    dealer = overdue_dealer(days=10, collector=collector)
+    account_in(dealer, Stage.CURRENT)
+
+    with pytest.raises(InvalidInput) as error:
+        ask(dealer, collector, to_stage=Stage.HARD)
+
+    assert error.value.field == "to_stage"
+    assert "an account in current cannot move to hard" in error.value.message
+
+
+def test_escalating_a_dealer_with_nothing_past_due_is_refused(collector: Any) -> None:
+    dealer = overdue_dealer(days=0, collector=collector)
+    account_in(dealer, Stage.SOFT)
+
+    with pytest.raises(InvalidInput, match="nothing is past due"):
+        ask(dealer, collector)
+
+
+def test_a_user_asking_again_hears_it_is_pending(soft_dealer: Any, collector: Any) -> None:
+    first = ask(soft_dealer, collector)
+
+    with pytest.raises(InvalidInput, match=rf"already pending \(#{first.pk}\)"):
+        ask(soft_dealer, collector)
+
+
+def test_the_sweep_proposing_again_gets_the_pending_request(
+    soft_dealer: Any, collector: Any
+) -> None:
+    first = ask(soft_dealer, collector)
+
+    again = ask(soft_dealer, None)
+
+    assert again.pk == first.pk
+    assert Escalation.objects.count() == 1
+    assert Alert.objects.count() == 1
+
+
+def test_the_sweep_request_is_by_nobody(soft_dealer: Any) -> None:
+    escalation = ask(soft_dealer, None)
+
+    assert escalation.requested_by is None
+    assert "The daily sweep asks" in Alert.objects.get().message
+
+
+def test_evidence_travels_with_the_request(soft_dealer: Any, collector: Any) -> None:
+    photo = attach_evidence(
+        dealer=soft_dealer,
+        file=SimpleUploadedFile("stock.jpg", b"photo of the stock"),
+        description="Unsold feed in the barn",
+        by=collector,
+    )
+    upload = SimpleUploadedFile("note.pdf", b"signed delivery note")
+
+    escalation = ask(soft_dealer, collector, evidence=[photo, upload])
+
+    assert escalation.evidence.count() == 2
+
+
+def test_evidence_of_another_dealer_is_refused(soft_dealer: Any, collector: Any) -> None:
+    foreign = attach_evidence(
+        dealer=DealerFactory(collector=collector),
+        file=SimpleUploadedFile("x.jpg", b"x"),
+        description="",
+        by=collector,
+    )
+
+    with pytest.raises(InvalidInput, match="another dealer"):
+        ask(soft_dealer, collector, evidence=[foreign])
+    assert not Escalation.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["finance", "auditor", "agency_user"])
+def test_roles_without_the_right_cannot_ask(role: str, soft_dealer: Any, request: Any) -> None:
+    with pytest.raises(PermissionDenied):
+        ask(soft_dealer, request.getfixturevalue(role))
+
+
+def test_manager_may_ask_too(soft_dealer: Any, manager: Any) -> None:
+    assert ask(soft_dealer, manager).requested_by == manager
+
+
+# --- Deciding -------------------------------------------------------------------------------
+
+
+def test_manager_approval_moves_the_account_and_records_the_decision(
+    soft_dealer: Any, collector: Any, manager: Any
+) -> None:
+    escalation = ask(soft_dealer, collector)
+
+    decided = approve_escalation(
+        escalation_id=escalation.pk, by=manager, note="Agreed", today=TODAY
+    )
+
+    assert decided.status == Escalation.Status.APPROVED
+    assert (decided.decided_by, decided.decision_note) == (manager, "Agreed")
+    assert decided.decided_at is not None
+    assert stage_of(soft_dealer) == Stage.HARD
+    change = StageChange.objects.get(dealer=soft_dealer)
+    assert (change.from_stage, change.to_stage, change.by) == (Stage.SOFT, Stage.HARD, manager)
+    assert change.escalation == escalation
+    assert f"Escalation #{escalation.pk} approved by mona" in change.reason
+
+
+@pytest.mark.parametrize(
+    ("to_stage", "from_stage"),
+    [
+        (Stage.LITIGATION, Stage.HARD),
+        (Stage.AGENCY, Stage.HARD),
+        (Stage.WRITTEN_OFF, Stage.LITIGATION),
+    ],
+)
+def test_each_escalated_stage_is_entered_on_approval(
+    to_stage: str, from_stage: str, collector: Any, manager: Any
+) -> None:
+    dealer = overdue_dealer(days=400, collector=collector)
+    account_in(dealer, from_stage)
+
+    escalation = ask(dealer, collector, to_stage=to_stage)
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+
+    assert stage_of(dealer) == to_stage
+
+
+def test_rejection_leaves_the_account_where_it_is(
+    soft_dealer: Any, collector: Any, manager: Any
+) -> None:
+    escalation = ask(soft_dealer, collector)
+
+    decided = reject_escalation(
+        escalation_id=escalation.pk, by=manager, note="Plan first", today=TODAY
+    )
+
+    assert decided.status == Escalation.Status.REJECTED
+    assert stage_of(soft_dealer) == Stage.SOFT
+    assert not StageChange.objects.exists()
+
+
+@pytest.mark.parametrize("decide", [approve_escalation, reject_escalation])
+def test_collector_cannot_approve_own_escalation(
+    decide: Any, soft_dealer: Any, collector: Any
+) -> None:
+    escalation = ask(soft_dealer, collector)
+
+    with pytest.raises(PermissionDenied, match="Only a collection manager"):
+        decide(escalation_id=escalation.pk, by=collector, today=TODAY)
+
+    escalation.refresh_from_db()
+    assert escalation.status == Escalation.Status.PENDING
+
+
+@pytest.mark.parametrize("decide", [approve_escalation, reject_escalation])
+def test_manager_cannot_decide_own_escalation(decide: Any, soft_dealer: Any, manager: Any) -> None:
+    escalation = ask(soft_dealer, manager)
+
+    with pytest.raises(PermissionDenied, match="another manager must decide it"):
+        decide(escalation_id=escalation.pk, by=manager, today=TODAY)
+
+    assert stage_of(soft_dealer) == Stage.SOFT
+
+
+@pytest.mark.parametrize("role", ["other_collector", "finance", "auditor", "agency_user"])
+def test_roles_other_than_manager_cannot_decide(
+    role: str, soft_dealer: Any, collector: Any, request: Any
+) -> None:
+    escalation = ask(soft_dealer, collector)
+
+    with pytest.raises(PermissionDenied):
+        approve_escalation(
+            escalation_id=escalation.pk, by=request.getfixturevalue(role), today=TODAY
+        )
+
+
+def test_any_manager_may_approve_what_the_sweep_proposed(soft_dealer: Any, manager: Any) -> None:
+    escalation = ask(soft_dealer, None)
+
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+
+    assert stage_of(soft_dealer) == Stage.HARD
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (approve_escalation, approve_escalation),
+        (approve_escalation, reject_escalation),
+        (reject_escalation, approve_escalation),
+        (reject_escalation, reject_escalation),
+    ],
+)
+def test_second_decision_is_a_conflict(
+    first: Any, second: Any, soft_dealer: Any, collector: Any, manager: Any, second_manager: Any
+) -> None:
+    escalation = ask(soft_dealer, collector)
+    first(escalation_id=escalation.pk, by=manager, today=TODAY)
+
+    with pytest.raises(EscalationConflict, match=r"already .* by mona"):
+        second(escalation_id=escalation.pk, by=second_manager, today=TODAY)
+
+    assert StageChange.objects.count() <= 1
+
+
+def test_approval_after_the_dealer_paid_is_a_conflict(
+    soft_dealer: Any, collector: Any, manager: Any
+) -> None:
+    escalation = ask(soft_dealer, collector)
+    pay_everything(soft_dealer)
+
+    with pytest.raises(EscalationConflict, match=r"nothing is past due.*Reject it instead"):
+        approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+
+    escalation.refresh_from_db()
+    assert escalation.status == Escalation.Status.PENDING
+    assert stage_of(soft_dealer) == Stage.SOFT
+    reject_escalation(escalation_id=escalation.pk, by=manager, note="Paid", today=TODAY)
+
+
+def test_a_decided_request_can_be_asked_again(
+    soft_dealer: Any, collector: Any, manager: Any
+) -> None:
+    first = ask(soft_dealer, collector)
+    reject_escalation(escalation_id=first.pk, by=manager, today=TODAY)
+
+    second = ask(soft_dealer, collector)
+
+    assert second.pk != first.pk
+
+
+# --- Two managers at once (PostgreSQL) ------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_approving_at_once_one_wins_the_other_conflicts() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("Row locks need PostgreSQL (DATABASE_URL=postgres://...)")
+    collector = UserFactory(role="collector", username="carl")
+    managers = [UserFactory(role="manager", username=f"manager{n}") for n in range(2)]
+    dealer = overdue_dealer(days=65, collector=collector)
+    account_in(dealer, Stage.SOFT)
+    escalation = ask(dealer, collector)
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def approve(manager: Any) -> None:
+        try:
+            barrier.wait(timeout=10)
+            approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+            result = "approved"
+        except EscalationConflict:
+            result = "conflict"
+        finally:
+            connection.close()  # each thread has its own connection
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=approve, args=(m,)) for m in managers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["approved", "conflict"]
+    assert stage_of(dealer) == Stage.HARD
+    assert StageChange.objects.filter(dealer=dealer).count() == 1
+    assert Escalation.objects.get(pk=escalation.pk).status == Escalation.Status.APPROVED
