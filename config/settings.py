@@ -8,6 +8,7 @@ on the filesystem, so `make run` needs no server.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -129,7 +130,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TIMEZONE = BUSINESS_TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One beat schedule for the whole project, keys named by cadence (filled by the apps' needs).
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # The collection sweep for the business date, before the collectors start; it fans
+    # out one task per batch of dealers. Hours are CELERY_TIMEZONE's: the business zone,
+    # so it stays 06:00 local across daylight-saving changes. A start that waited past
+    # 18:00 (workers down) expires instead of sweeping the wrong day late.
+    "every-day-0600-collection-sweep": {
+        "task": "dunning.tasks.start_daily_sweep",
+        "schedule": crontab(hour=6, minute=0),
+        # expire_seconds is django-celery-beat's (the DatabaseScheduler's) name for expires.
+        "options": {"expire_seconds": 12 * 60 * 60},
+    },
+}
 
 # Import: accepted date formats besides ISO (strptime patterns, tried in order).
 IMPORT_DATE_FORMATS = env.list("IMPORT_DATE_FORMATS", default=["%Y-%m-%d"])

@@ -114,7 +114,8 @@ def _is_past_due(account: Any) -> bool:
 
 
 def _is_due_for_soft(account: Any) -> bool:
-    return account.facts_overdue_days() >= CollectionPolicy.current().soft_after_days
+    policy = account.policy or CollectionPolicy.current()
+    return account.facts_overdue_days() >= policy.soft_after_days
 
 
 class CollectionAccount(ConcurrentTransitionMixin, models.Model):
@@ -153,6 +154,9 @@ class CollectionAccount(ConcurrentTransitionMixin, models.Model):
     # Facts for the transition conditions, set by the caller from one SQL query
     # (`DealerFacts`); the conditions never query the database themselves.
     facts: Any = None
+    # The policy the conditions apply. A caller deciding for many accounts (the daily
+    # sweep) sets it once; left empty, a condition reads `CollectionPolicy.current()`.
+    policy: CollectionPolicy | None = None
 
     class Meta:
         permissions = [
