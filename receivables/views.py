@@ -9,28 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from receivables.forms import BUCKET_LABELS, AgingForm, DealerFilterForm
 from receivables.models import ZERO, Allocation, Dealer, DealerQuerySet, Order
+from receivables.services import business_today
 
 DEALERS_PER_PAGE = 25
 PAYMENTS_PER_PAGE = 20
 TOP_OVERDUE_ON_HOME = 10
-
-
-def business_today() -> dt.date:
-    """Today's date on the business calendar (settings.BUSINESS_TIME_ZONE)."""
-    return timezone.localdate(timezone=ZoneInfo(settings.BUSINESS_TIME_ZONE))
 
 
 def _visible_dealers(request: HttpRequest) -> DealerQuerySet:

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from receivables.allocation import reallocate_dealers
 from receivables.models import Contact
-from receivables.views import business_today
+from receivables.services import business_today
 from tests.factories import (
     PASSWORD,
     ContactFactory,
