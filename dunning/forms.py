@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
@@ -139,6 +140,7 @@ class ContactForm(forms.Form):
         person = self.fields["person"]
         assert isinstance(person, forms.ModelChoiceField)
         person.queryset = contacts
+        self.fields["at"].help_text = f"Your time ({settings.BUSINESS_TIME_ZONE})."
 
 
 class EscalationRequestForm(forms.Form):

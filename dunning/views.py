@@ -10,9 +10,12 @@ refusal into the right answer: a form error for `InvalidInput`, a 403 page for
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 from typing import TYPE_CHECKING, Any, cast
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -80,6 +83,20 @@ class AuthenticatedHttpRequest(HttpRequest):
     user: User
 
 
+def business_time(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Read and show times in the business time zone: a collector in Berlin types and
+    reads Berlin times, whatever zone the server stores in (UTC)."""
+
+    @wraps(view)
+    def wrapper(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with timezone.override(ZoneInfo(settings.BUSINESS_TIME_ZONE)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _get_dealer_for_user(request: AuthenticatedHttpRequest, code: str) -> Dealer:
     """The dealer if this user may see it, else 404 (not 403: its existence is private)."""
     return get_object_or_404(Dealer.objects.visible_to(request.user), code=code)
@@ -108,6 +125,7 @@ def _put_error_on_form(form: forms.BaseForm, error: services.InvalidInput) -> No
 
 
 @login_required
+@business_time
 def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = services.business_today()
     user = request.user
@@ -219,6 +237,7 @@ def _render_collection(
 
 
 @login_required
+@business_time
 @require_GET
 def collection(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     return _render_collection(request, _get_dealer_for_user(request, code))
@@ -257,6 +276,7 @@ def _submit(
 
 
 @login_required
+@business_time
 @require_POST
 def make_promise(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -290,6 +310,7 @@ def _promise_message(promise: Promise) -> str:
 
 
 @login_required
+@business_time
 @require_POST
 def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -329,6 +350,7 @@ def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@business_time
 @require_POST
 def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -359,6 +381,7 @@ def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@business_time
 @require_GET
 def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The counter-script and the ask for the excuse picked in the contact form."""
@@ -371,6 +394,7 @@ def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@business_time
 @require_POST
 def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -407,6 +431,7 @@ def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResp
 
 
 @login_required
+@business_time
 @require_POST
 def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -428,6 +453,7 @@ def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@business_time
 @require_POST
 def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -448,6 +474,7 @@ def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpRespons
 
 
 @login_required
+@business_time
 @require_POST
 def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -468,6 +495,7 @@ def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse
 
 
 @login_required
+@business_time
 @require_POST
 def override_credit_hold(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -499,6 +527,7 @@ def _visible_escalations(request: AuthenticatedHttpRequest) -> Any:
 
 
 @login_required
+@business_time
 @require_GET
 def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     data = request.GET.copy()
@@ -556,12 +585,14 @@ def _decide(
 
 
 @login_required
+@business_time
 @require_POST
 def approve_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, services.approve_escalation, "approved")
 
 
 @login_required
+@business_time
 @require_POST
 def reject_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, services.reject_escalation, "rejected")
@@ -579,6 +610,7 @@ def _my_open_tasks(request: AuthenticatedHttpRequest) -> Any:
 
 
 @login_required
+@business_time
 @require_GET
 def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = services.business_today()
@@ -598,6 +630,7 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@business_time
 @require_POST
 def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(_my_open_tasks(request), pk=pk)
@@ -624,6 +657,7 @@ def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@business_time
 @require_GET
 def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if role_of(request.user) != Role.MANAGER:
@@ -647,6 +681,7 @@ def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
+@business_time
 @require_POST
 def acknowledge_alert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if role_of(request.user) != Role.MANAGER:
