@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 from ninja.responses import codes_4xx
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 from receivables.models import ZERO, Allocation, Dealer, Order, Payment
 from receivables.reports import kpi_report, two_places
@@ -37,15 +37,22 @@ from receivables.services import (
 ledger_router = Router(tags=["ledger"])
 reports_router = Router(tags=["reports"])
 
-# PostgreSQL cannot store NUL characters: refuse them as bad input rather than fail later.
-NO_NUL = r"^[^\x00]*$"
-PlainText = Annotated[str, StringConstraints(strip_whitespace=True, pattern=NO_NUL)]
+
+def _refuse_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL characters: refuse them as bad input, not fail later.
+    if "\x00" in value:
+        raise ValueError("Must not contain NUL characters.")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_refuse_nul)]
+PlainText = Annotated[Text, StringConstraints(strip_whitespace=True)]
 # Business keys are matched exactly as the ERP writes them (leading zeros matter).
-DealerCode = PathEx[str, P(min_length=1, max_length=40, pattern=NO_NUL)]
-OrderNumber = PathEx[str, P(min_length=1, max_length=40, pattern=NO_NUL)]
-PaymentReference = PathEx[str, P(min_length=1, max_length=60, pattern=NO_NUL)]
-KeyRef = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=NO_NUL)]
-Username = Annotated[str, StringConstraints(min_length=1, max_length=150, pattern=NO_NUL)]
+DealerCode = PathEx[Text, P(min_length=1, max_length=40)]
+OrderNumber = PathEx[Text, P(min_length=1, max_length=40)]
+PaymentReference = PathEx[Text, P(min_length=1, max_length=60)]
+KeyRef = Annotated[Text, StringConstraints(min_length=1, max_length=60)]
+Username = Annotated[Text, StringConstraints(min_length=1, max_length=150)]
 # A string ("1234.50") or a JSON number; services check the sign.
 MoneyIn = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 # Dates a ledger can hold; also keeps date arithmetic in the reports away from year 1.

@@ -659,3 +659,37 @@ def test_money_answers_are_strings_never_numbers(finance: Any) -> None:
         "5.50",
         "50000.00",
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/v1/dealers/D%001", dealer_body(), "code"),
+        ("/api/v1/dealers/D1", dealer_body(collector="a\x00"), "collector"),
+        ("/api/v1/orders/0%001", {"dealer": "D1"}, "number"),
+        ("/api/v1/payments/P1", {"dealer": "D\x001"}, "dealer"),
+    ],
+)
+def test_nul_characters_are_bad_input_not_a_database_error(
+    finance: Any, url: str, body: dict[str, Any], field: str
+) -> None:
+    response = put(api_as(finance), url, body)
+
+    assert errors_of(response)[field] == "Value error, Must not contain NUL characters."
+
+
+def test_a_constraint_the_checks_missed_is_400_and_rolled_back(
+    finance: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import IntegrityError
+
+    def lose_a_race(**kwargs: Any) -> None:
+        DealerFactory(code="RACE")
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr("receivables.services.Dealer.objects.select_for_update", lose_a_race)
+
+    response = put(api_as(finance), "/api/v1/dealers/D1", dealer_body())
+
+    assert response.status_code == 400
+    assert not Dealer.objects.exists()

@@ -163,6 +163,14 @@ def test_bad_as_of_is_400(manager: Any, as_of: str) -> None:
     assert response.json()["errors"][0]["field"] == "as_of"
 
 
+@pytest.mark.parametrize("name", ["dealer", "collector"])
+def test_nul_character_in_a_filter_is_400(manager: Any, name: str) -> None:
+    response = api_as(manager).get(AGING, {name: "a\x00"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == name
+
+
 def test_aging_report_is_one_query(collector: Any, ledger: dict[str, Dealer]) -> None:
     role_of(collector)  # the role is read once per request, before the report
     visible = Dealer.objects.visible_to(collector)
