@@ -15,6 +15,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from dunning.api import collection_router
 from receivables.api import ledger_router, reports_router
 from receivables.models import ApiToken
 
@@ -128,4 +129,5 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/", ledger_router)
+api.add_router("/", collection_router)
 api.add_router("/reports/", reports_router)

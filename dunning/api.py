@@ -1,0 +1,461 @@
+"""The collection endpoints of the JSON API (API.md "Collection"): promises, escalations
+and the dealer's timeline, plus logging contacts and reporting dealer events.
+
+Views here scope to the dealers the user may see (another portfolio's dealer is a 404),
+parse, call one service and shape the answer. The services check what the user's role
+may do; their refusals become 400 (bad input), 403 (role) and 409 (state conflict).
+Money leaves as a string with two decimals, timestamps as ISO 8601 with an offset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from ninja.params import P, PathEx
+from ninja.responses import codes_4xx
+from pydantic import StringConstraints
+
+from dunning import services
+from dunning.models import ContactLog, DealerEvent, Escalation, Excuse, Promise
+from receivables.models import CENT, Contact, Dealer
+
+collection_router = Router(tags=["collection"])
+
+# PostgreSQL cannot store NUL characters: refuse them as bad input rather than fail later.
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=NO_NUL, max_length=5000)]
+DealerCode = PathEx[str, P(min_length=1, max_length=40, pattern=NO_NUL)]
+MoneyIn = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
+EscalationStatus = Literal["pending", "approved", "rejected"]
+
+
+def money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.quantize(CENT))
+
+
+def timestamp(value: dt.datetime | None) -> str | None:
+    """ISO 8601 with the business zone's offset, e.g. 2026-03-02T12:00:00+01:00."""
+    if value is None:
+        return None
+    return timezone.localtime(value, ZoneInfo(settings.BUSINESS_TIME_ZONE)).isoformat()
+
+
+def username(user: Any) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+# --- Schemas --------------------------------------------------------------------------------
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class Errors(Schema):
+    errors: list[FieldError]
+
+
+class PromiseIn(Schema):
+    amount: MoneyIn
+    due_on: Day = Field(description="The date the dealer named")
+    note: Text = ""
+
+
+class PromiseOut(Schema):
+    id: int
+    amount: str
+    requested_due_on: dt.date = Field(description="As the dealer asked")
+    due_on: dt.date = Field(description="Moved to the next business day if need be")
+    status: Promise.Status
+    note: str
+    made_on: dt.date
+    plan: int | None = Field(description="The installment plan it belongs to, if any")
+
+
+class EscalationIn(Schema):
+    to_stage: Annotated[str, Field(description="hard, litigation, agency or written_off")]
+    reason: Text
+
+
+class DecisionIn(Schema):
+    note: Text = ""
+
+
+class EscalationQuery(Schema):
+    status: EscalationStatus | None = None
+    dealer: Annotated[str, StringConstraints(max_length=40, pattern=NO_NUL)] | None = Field(
+        None, description="A dealer's code"
+    )
+
+
+class EscalationOut(Schema):
+    id: int
+    dealer: str
+    to_stage: str
+    status: EscalationStatus
+    reason: str
+    requested_by: str = Field(description='A username, or "system" for the daily sweep')
+    requested_at: str
+    requested_on: dt.date
+    decided_by: str | None
+    decided_at: str | None
+    decision_note: str
+
+
+class ContactIn(Schema):
+    channel: ContactLog.Channel
+    outcome: ContactLog.Outcome
+    at: dt.datetime | None = Field(None, description="When it happened; default now")
+    person: int | None = Field(None, description="Id of one of the dealer's contacts")
+    excuse: int | None = Field(None, description="Id of an excuse of the library")
+    promise: int | None = Field(None, description="Id of a promise of the dealer")
+    note: Text = ""
+
+
+class ContactOut(Schema):
+    id: int
+    channel: str
+    outcome: str
+    at: str
+    person: int | None
+    excuse: str | None
+    promise: int | None
+    note: str
+    logged_by: str | None
+    broken_rule: str = Field(description='The policy rule the contact broke, or ""')
+
+
+class EventIn(Schema):
+    kind: DealerEvent.Kind
+    occurred_on: Day
+    note: Text = ""
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    occurred_on: dt.date
+    note: str
+    reported_by: str | None
+    reported_at: str
+    proposed_escalation: EscalationOut | None
+
+
+class TimelineEntryOut(Schema):
+    kind: Literal["order", "payment", "promise", "contact", "letter", "stage_change"]
+    on: dt.date
+    at: str
+    id: int
+    reference: str
+    amount: str | None
+    summary: str
+    by: str | None
+
+
+# --- Helpers --------------------------------------------------------------------------------
+
+
+def _errors(field: str, message: str) -> dict[str, Any]:
+    return {"errors": [{"field": field, "message": message}]}
+
+
+def answers_refusals(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the services' refusals into API.md's error answers."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(request, *args, **kwargs)
+        except services.InvalidInput as exc:
+            return Status(400, _errors(exc.field, str(exc.message)))
+        except PermissionDenied as exc:
+            return Status(403, _errors("", str(exc) or "Permission denied."))
+        except (services.WorkflowConflict, services.TransitionNotAllowed) as exc:
+            return Status(409, _errors("", str(exc)))
+
+    return wrapper
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not request.user.has_perm(permission):
+        raise PermissionDenied("Your role does not allow this.")
+
+
+def _get_dealer_for_user(request: HttpRequest, code: str) -> Dealer:
+    """The dealer `code` if this user may see it; otherwise a 404 like a missing one, so
+    that nobody can probe another portfolio."""
+    dealer = Dealer.objects.visible_to(request.user).filter(code=code).first()
+    if dealer is None:
+        raise Http404(f"No dealer '{code}'.")
+    return dealer
+
+
+def _visible_escalations(request: HttpRequest) -> QuerySet[Escalation]:
+    return Escalation.objects.filter(dealer__in=Dealer.objects.visible_to(request.user))
+
+
+def _promise_answer(promise: Promise) -> dict[str, Any]:
+    return {
+        "id": promise.pk,
+        "amount": money(promise.amount),
+        "requested_due_on": promise.requested_due_on,
+        "due_on": promise.due_on,
+        "status": promise.status,
+        "note": promise.note,
+        "made_on": promise.made_on,
+        "plan": promise.plan_id,
+    }
+
+
+def _escalation_answer(escalation: Escalation) -> dict[str, Any]:
+    return {
+        "id": escalation.pk,
+        "dealer": escalation.dealer.code,
+        "to_stage": escalation.to_stage,
+        "status": escalation.status,
+        "reason": escalation.reason,
+        "requested_by": username(escalation.requested_by) or "system",
+        "requested_at": timestamp(escalation.requested_at),
+        "requested_on": escalation.requested_on,
+        "decided_by": username(escalation.decided_by),
+        "decided_at": timestamp(escalation.decided_at),
+        "decision_note": escalation.decision_note,
+    }
+
+
+def _escalation_by_id(escalation_id: int) -> dict[str, Any]:
+    escalation = Escalation.objects.select_related("dealer", "requested_by", "decided_by").get(
+        pk=escalation_id
+    )
+    return _escalation_answer(escalation)
+
+
+def _related(model: Any, pk: int | None, field: str, **scope: Any) -> Any:
+    if pk is None:
+        return None
+    found = model.objects.filter(pk=pk, **scope).first()
+    if found is None:
+        raise services.InvalidInput(field, f"No {field} #{pk}.")
+    return found
+
+
+# --- Promises -------------------------------------------------------------------------------
+
+
+@collection_router.post("/dealers/{code}/promises", response={201: PromiseOut, codes_4xx: Errors})
+@answers_refusals
+def make_promise(request: HttpRequest, code: DealerCode, payload: PromiseIn) -> Any:
+    """Record a promise to pay. A date on a weekend or a public holiday of the dealer's
+    country moves to the next business day; both dates are answered."""
+    dealer = _get_dealer_for_user(request, code)
+    promise = services.make_promise(
+        dealer=dealer,
+        amount=payload.amount,
+        due_on=payload.due_on,
+        note=payload.note,
+        by=request.user,  # type: ignore[arg-type]
+        today=services.business_today(),
+    )
+    return Status(201, _promise_answer(promise))
+
+
+@collection_router.get(
+    "/dealers/{code}/promises", response={200: list[PromiseOut], codes_4xx: Errors}
+)
+@answers_refusals
+def list_promises(request: HttpRequest, code: DealerCode) -> Any:
+    """The dealer's promises, newest first."""
+    _require(request, "dunning.view_promise")
+    dealer = _get_dealer_for_user(request, code)
+    promises = Promise.objects.filter(dealer=dealer).order_by("-made_on", "-created_at", "-id")
+    return Status(200, [_promise_answer(promise) for promise in promises])
+
+
+# --- Escalations ----------------------------------------------------------------------------
+
+
+@collection_router.post(
+    "/dealers/{code}/escalations", response={201: EscalationOut, codes_4xx: Errors}
+)
+@answers_refusals
+def request_escalation(request: HttpRequest, code: DealerCode, payload: EscalationIn) -> Any:
+    """Ask a manager to move the account to hard collection, litigation, an agency or
+    write-off. Answers the pending request."""
+    dealer = _get_dealer_for_user(request, code)
+    escalation = services.request_escalation(
+        dealer=dealer,
+        to_stage=payload.to_stage,
+        reason=payload.reason,
+        by=request.user,  # type: ignore[arg-type]
+        today=services.business_today(),
+    )
+    return Status(201, _escalation_by_id(escalation.pk))
+
+
+@collection_router.get("/escalations", response={200: list[EscalationOut], codes_4xx: Errors})
+@answers_refusals
+def list_escalations(request: HttpRequest, query: Query[EscalationQuery]) -> Any:
+    """Escalations of the dealers this user may see, newest first."""
+    _require(request, "dunning.view_escalation")
+    escalations = _visible_escalations(request).select_related(
+        "dealer", "requested_by", "decided_by"
+    )
+    if query.status is not None:
+        escalations = escalations.filter(status=query.status)
+    if query.dealer is not None:
+        escalations = escalations.filter(dealer__code=query.dealer)
+    return Status(
+        200, [_escalation_answer(e) for e in escalations.order_by("-requested_at", "-id")]
+    )
+
+
+def _decide(
+    request: HttpRequest, escalation_id: int, payload: DecisionIn | None, decide: Any
+) -> Any:
+    _require(request, "dunning.view_escalation")
+    if not _visible_escalations(request).filter(pk=escalation_id).exists():
+        raise Http404(f"No escalation #{escalation_id}.")
+    decide(
+        escalation_id=escalation_id,
+        by=request.user,
+        note=payload.note if payload is not None else "",
+        today=services.business_today(),
+    )
+    return Status(200, _escalation_by_id(escalation_id))
+
+
+@collection_router.post(
+    "/escalations/{escalation_id}/approve", response={200: EscalationOut, codes_4xx: Errors}
+)
+@answers_refusals
+def approve_escalation(
+    request: HttpRequest, escalation_id: int, payload: DecisionIn | None = None
+) -> Any:
+    """Approve and move the account. 403 for the requester or a non-manager, 409 when
+    already decided or when the move is no longer possible."""
+    return _decide(request, escalation_id, payload, services.approve_escalation)
+
+
+@collection_router.post(
+    "/escalations/{escalation_id}/reject", response={200: EscalationOut, codes_4xx: Errors}
+)
+@answers_refusals
+def reject_escalation(
+    request: HttpRequest, escalation_id: int, payload: DecisionIn | None = None
+) -> Any:
+    """Reject; the account stays where it is. Same refusals as approving."""
+    return _decide(request, escalation_id, payload, services.reject_escalation)
+
+
+# --- Contacts and events --------------------------------------------------------------------
+
+
+@collection_router.post("/dealers/{code}/contacts", response={201: ContactOut, codes_4xx: Errors})
+@answers_refusals
+def log_contact(request: HttpRequest, code: DealerCode, payload: ContactIn) -> Any:
+    """Log a call, visit, e-mail, SMS or letter. One that breaks the policy's caps or
+    quiet hours is still recorded, with `broken_rule` set, and the managers are told."""
+    dealer = _get_dealer_for_user(request, code)
+    now = timezone.now()
+    contact = services.log_contact(
+        dealer=dealer,
+        channel=payload.channel,
+        at=payload.at or now,
+        outcome=payload.outcome,
+        by=request.user,  # type: ignore[arg-type]
+        person=_related(Contact, payload.person, "person", dealer=dealer),
+        excuse=_related(Excuse, payload.excuse, "excuse"),
+        promise=_related(Promise, payload.promise, "promise", dealer=dealer),
+        note=payload.note,
+        now=now,
+    )
+    return Status(
+        201,
+        {
+            "id": contact.pk,
+            "channel": contact.channel,
+            "outcome": contact.outcome,
+            "at": timestamp(contact.at),
+            "person": contact.person_id,
+            "excuse": contact.excuse.text if contact.excuse else None,
+            "promise": contact.promise_id,
+            "note": contact.note,
+            "logged_by": username(contact.logged_by),
+            "broken_rule": contact.broken_rule,
+        },
+    )
+
+
+@collection_router.post("/dealers/{code}/events", response={201: EventOut, codes_4xx: Errors})
+@answers_refusals
+def report_event(request: HttpRequest, code: DealerCode, payload: EventIn) -> Any:
+    """Report a danger sign. The managers are alerted, and when the dealer owes anything
+    an escalation is proposed (answered as `proposed_escalation`)."""
+    dealer = _get_dealer_for_user(request, code)
+    event = services.report_event(
+        dealer=dealer,
+        kind=payload.kind,
+        occurred_on=payload.occurred_on,
+        note=payload.note,
+        by=request.user,  # type: ignore[arg-type]
+        today=services.business_today(),
+    )
+    proposed = event.proposed_escalation  # type: ignore[attr-defined]
+    return Status(
+        201,
+        {
+            "id": event.pk,
+            "kind": event.kind,
+            "occurred_on": event.occurred_on,
+            "note": event.note,
+            "reported_by": username(event.reported_by),
+            "reported_at": timestamp(event.reported_at),
+            "proposed_escalation": _escalation_by_id(proposed.pk) if proposed else None,
+        },
+    )
+
+
+# --- Timeline -------------------------------------------------------------------------------
+
+
+@collection_router.get(
+    "/dealers/{code}/timeline", response={200: list[TimelineEntryOut], codes_4xx: Errors}
+)
+@answers_refusals
+def dealer_timeline(request: HttpRequest, code: DealerCode) -> Any:
+    """Orders, payments, promises, contacts, letters and stage changes, newest first (the
+    newest 200)."""
+    _require(request, "dunning.view_collectionaccount")
+    dealer = _get_dealer_for_user(request, code)
+    return Status(
+        200,
+        [
+            {
+                "kind": entry["kind"],
+                "on": entry["on"],
+                "at": timestamp(entry["at"]),
+                "id": entry["id"],
+                "reference": entry["reference"],
+                "amount": money(entry["amount"]),
+                "summary": entry["summary"],
+                "by": entry["by"],
+            }
+            for entry in services.timeline(dealer)
+        ],
+    )
+
+
+__all__ = ["collection_router"]
