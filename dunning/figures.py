@@ -59,6 +59,7 @@ class DealerFacts:
     dealer_id: int
     code: str
     country: str
+    currency: str
     time_zone: str
     collector_id: int | None
     credit_limit: Decimal
@@ -110,6 +111,7 @@ def facts_from_row(dealer, today: dt.date) -> DealerFacts:  # type: ignore[no-un
         dealer_id=dealer.pk,
         code=dealer.code,
         country=dealer.country,
+        currency=dealer.currency,
         time_zone=dealer.time_zone,
         collector_id=dealer.collector_id,
         credit_limit=dealer.credit_limit,
@@ -204,7 +206,8 @@ def credit_status(facts: DealerFacts, today: dt.date) -> CreditStatus:
         reasons.append(f"account is in {Stage(facts.stage).label.lower()}")
     if facts.credit_limit > 0 and facts.balance > facts.credit_limit:
         reasons.append(
-            f"balance {facts.balance:.2f} is over the credit limit {facts.credit_limit:.2f}"
+            f"open balance {facts.balance:.2f} {facts.currency} is over the credit limit "
+            f"of {facts.credit_limit:.2f} {facts.currency}"
         )
     if not reasons:
         return CreditStatus(False, "No hold: credit terms apply.", False)

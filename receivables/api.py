@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
@@ -23,8 +23,6 @@ from receivables.models import ZERO, Allocation, Dealer, Order, Payment
 from receivables.reports import kpi_report, two_places
 from receivables.services import (
     LineInput,
-    RiskClass,
-    Stage,
     business_today,
     collection_summary,
     credit_status,
@@ -69,6 +67,11 @@ def money_or_none(value: Decimal | None) -> str | None:
 
 
 # --- Schemas --------------------------------------------------------------------------------
+
+
+# As API.md spells them (dunning.models.Stage and RiskClass hold the same values).
+Stage = Literal["current", "reminder", "soft", "hard", "litigation", "agency", "written_off"]
+RiskClass = Literal["uncollected", "in_collection", "quasi_bad", "bad", "dead"]
 
 
 class FieldError(Schema):

@@ -28,9 +28,12 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from dunning.figures import CreditStatus, facts_for, risk_class
+from dunning.figures import credit_status as credit_status_of
+from dunning.models import CollectionPolicy
 from receivables.allocation import reallocate_dealers
 from receivables.models import ZERO, Dealer, Order, OrderLine, Payment
-from receivables.reports import CENT, two_places
+from receivables.reports import CENT
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -66,84 +69,31 @@ def business_today() -> dt.date:
     return timezone.localdate(timezone=ZoneInfo(settings.BUSINESS_TIME_ZONE))
 
 
-# --- Credit rules -------------------------------------------------------------------------
-
-RiskClass = Literal["uncollected", "in_collection", "quasi_bad", "bad", "dead"]
-Stage = Literal["current", "reminder", "soft", "hard", "litigation", "agency", "written_off"]
-
-
-def risk_class_for(days_past_due: int) -> RiskClass:
-    """The debt class of DOMAIN.md line 4, by the age of the oldest overdue order.
-
-    Recovery depends on age far more than on amount, hence the age limits: up to 90 days
-    past due is ordinary collection, up to a year quasi-bad, up to two years bad, and older
-    debts are dead (roughly a fifth of them is ever recovered).
-    """
-    if days_past_due <= 0:
-        return "uncollected"
-    if days_past_due <= 90:
-        return "in_collection"
-    if days_past_due <= 365:
-        return "quasi_bad"
-    if days_past_due <= 730:
-        return "bad"
-    return "dead"
-
-
-@dataclass(frozen=True)
-class CreditStatus:
-    credit_hold: bool
-    reason: str
-    cash_only: bool
+# --- Collection standing -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class CollectionSummary:
-    stage: Stage
-    risk_class: RiskClass
+    stage: str
+    risk_class: str
     credit: CreditStatus
 
 
-def _with_balance(dealer: Dealer, today: dt.date) -> Dealer:
-    """The dealer with `balance`, `overdue` and `oldest_due_on` as of `today`: the object
-    itself when a `with_balance(today)` query already annotated it."""
-    if hasattr(dealer, "balance"):
-        return dealer
-    return Dealer.objects.with_balance(today).get(pk=dealer.pk)
+def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
+    """Stage, risk class and credit status of a dealer as of `today`, by the rules of the
+    collection workflow (`dunning.figures`), from one query for the dealer's facts."""
+    policy = CollectionPolicy.current()
+    facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today, policy=policy)[dealer.pk]
+    return CollectionSummary(
+        stage=facts.stage,
+        risk_class=risk_class(facts, policy).value,
+        credit=credit_status_of(facts, today),
+    )
 
 
 def credit_status(dealer: Dealer, today: dt.date) -> CreditStatus:
-    """Whether the order desk may sell to this dealer on credit (DOMAIN.md line 12).
-
-    For now the only rule is the credit limit: a dealer whose open balance exceeds a
-    positive limit is on hold, and on hold new orders are cash only. The collection
-    workflow will add hard collection and manager overrides here.
-    """
-    dealer = _with_balance(dealer, today)
-    balance: Decimal = dealer.balance  # type: ignore[attr-defined]
-    if dealer.credit_limit > 0 and balance > dealer.credit_limit:
-        reason = (
-            f"Open balance {two_places(balance)} {dealer.currency} exceeds the credit limit "
-            f"of {two_places(dealer.credit_limit)} {dealer.currency}."
-        )
-        return CreditStatus(credit_hold=True, reason=reason, cash_only=True)
-    return CreditStatus(credit_hold=False, reason="", cash_only=False)
-
-
-def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
-    """Stage, risk class and credit status of a dealer as of `today`.
-
-    The stage is "current" until the collection workflow (app `dunning`) keeps the real
-    one; this is the single place to read it from when it does.
-    """
-    dealer = _with_balance(dealer, today)
-    oldest_due_on: dt.date | None = dealer.oldest_due_on  # type: ignore[attr-defined]
-    days_past_due = (today - oldest_due_on).days if oldest_due_on else 0
-    return CollectionSummary(
-        stage="current",
-        risk_class=risk_class_for(days_past_due),
-        credit=credit_status(dealer, today),
-    )
+    """Whether the order desk may sell to this dealer on credit (DOMAIN.md line 12)."""
+    return collection_summary(dealer, today).credit
 
 
 # --- Upserts ------------------------------------------------------------------------------

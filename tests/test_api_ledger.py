@@ -189,7 +189,8 @@ def test_dealer_over_its_credit_limit_is_on_hold_and_cash_only(manager: Any) -> 
     assert client.get("/api/v1/dealers/D1/credit-status").json() == {
         "credit_hold": True,
         "cash_only": True,
-        "reason": "Open balance 1000.01 EUR exceeds the credit limit of 1000.00 EUR.",
+        "reason": "Credit hold: open balance 1000.01 EUR is over the credit limit of 1000.00 EUR. "
+        "New orders cash only.",
     }
 
 
@@ -199,7 +200,11 @@ def test_dealer_without_credit_limit_is_never_on_hold(manager: Any) -> None:
 
     answer = api_as(manager).get("/api/v1/dealers/D1/credit-status").json()
 
-    assert answer == {"credit_hold": False, "cash_only": False, "reason": ""}
+    assert answer == {
+        "credit_hold": False,
+        "cash_only": False,
+        "reason": "No hold: credit terms apply.",
+    }
 
 
 def test_dealer_answer_costs_the_same_queries_however_many_orders(manager: Any) -> None:
