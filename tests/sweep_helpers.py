@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
 
 from django.apps import apps
 
-from dunning.models import CollectionAccount, Promise, Stage
+from dunning.models import CollectionAccount, Letter, Promise, Stage
 from receivables.allocation import reallocate_dealers
 from receivables.models import Dealer, Order, Payment
-from tests.factories import DealerFactory, OrderFactory, PaymentFactory
+from tests.factories import DealerFactory, OrderFactory, PaymentFactory, UserFactory
 
 D = dt.date
 DAY = dt.timedelta(days=1)
@@ -87,3 +88,79 @@ def table_counts() -> dict[str, int]:
 
 def interest_orders(dealer: Dealer) -> list[Order]:
     return list(dealer.orders.filter(kind=Order.Kind.INTEREST).order_by("ordered_on"))
+
+
+def dealers_in_every_situation(n: int, today: dt.date) -> Counter[str]:
+    """`n` dealers, a quarter in each situation below, so that every kind of write of the
+    sweep happens on `today`. Returns the counts the sweep should report."""
+    collector = UserFactory(role="collector")
+    expected: Counter[str] = Counter()
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            # No account yet, 61 days late: opened, reminder, soft, final demand, proposal.
+            overdue_dealer(today=today, days=61, collector=collector)
+            expected.update(
+                (
+                    "accounts_opened",
+                    "moved_to_reminder",
+                    "moved_to_soft",
+                    "letters_final_demand_3",
+                    "escalations_proposed",
+                    "alerts_escalation",
+                )
+            )
+        elif kind == 1:
+            # Soft, the notice's deadline passed, a second broken promise.
+            dealer = overdue_dealer(
+                today=today, days=100, stage=Stage.SOFT, cycle_started_on=today, collector=collector
+            )
+            Letter.objects.create(
+                dealer=dealer,
+                kind=Letter.Kind.FINAL_DEMAND,
+                level=3,
+                issued_on=today - 60 * DAY,
+                cycle_started_on=today,
+                amount=Decimal("1000.00"),
+                deadline=today - 46 * DAY,
+                interest_rate_percent=Decimal("12.00"),
+            )
+            promise(dealer, amount="100.00", due_on=today - DAY, made_on=today - 9 * DAY)
+            promise(
+                dealer,
+                amount="100.00",
+                due_on=today - 30 * DAY,
+                made_on=today - 40 * DAY,
+                status=Promise.Status.BROKEN,
+                checked_on=today - 29 * DAY,
+            )
+            expected.update(
+                (
+                    "promises_broken",
+                    "tasks_call",
+                    "interest_charges",
+                    "escalations_proposed",
+                    "alerts_escalation",
+                )
+            )
+        elif kind == 2:
+            # Paid up in reminder with an open promise: back to current, promise kept.
+            dealer = overdue_dealer(
+                today=today, days=10, stage=Stage.REMINDER, cycle_started_on=today
+            )
+            pay(dealer, "1000.00", today - DAY)
+            promise(dealer, amount="1000.00", due_on=today + 3 * DAY, made_on=today - 3 * DAY)
+            expected.update(("moved_to_current", "promises_kept"))
+        else:
+            # Three years late without a word since: the limitation period nears.
+            overdue_dealer(today=today, days=3 * 365 - 60, stage=Stage.SOFT, cycle_started_on=today)
+            expected.update(
+                (
+                    "letters_final_demand_3",
+                    "escalations_proposed",
+                    "alerts_escalation",
+                    "alerts_limitation",
+                    "tasks_review",
+                )
+            )
+    return expected
