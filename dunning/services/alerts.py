@@ -47,7 +47,11 @@ def _mail_managers(subject: str, message: str) -> None:
 def acknowledge_alert(*, alert: Alert, by: User, now: dt.datetime) -> Alert:
     """A manager has seen the alert. Acknowledging it twice is a conflict."""
     require(by, "dunning.change_alert")
-    locked = Alert.objects.select_for_update().select_related("acknowledged_by").get(pk=alert.pk)
+    locked = (
+        Alert.objects.select_for_update(of=("self",))
+        .select_related("acknowledged_by")
+        .get(pk=alert.pk)
+    )
     if locked.acknowledged_at is not None:
         who = locked.acknowledged_by.get_username() if locked.acknowledged_by else "someone"
         raise WorkflowConflict(f"This alert was already acknowledged by {who}.")
