@@ -70,7 +70,7 @@ def ledger_counts() -> dict[str, int]:
     counts = {}
     for model in LEDGER_MODELS:
         counts[model.__name__] = model.objects.count()
-        counts[f"{model.__name__} history"] = model.history.count()  # type: ignore[attr-defined]
+        counts[f"{model.__name__} history"] = model.history.count()
     return counts
 
 
@@ -117,7 +117,7 @@ def test_csv_with_commas_creates_dealers_orders_and_payments(files, collector):
 def test_history_records_name_the_imported_file(files):
     run_import(**files)
 
-    record = Order.history.get(number="0001")  # type: ignore[attr-defined]
+    record = Order.history.get(number="0001")
     assert record.history_type == "+"
     assert record.history_change_reason == "import orders.csv"
 
@@ -355,7 +355,7 @@ def test_changed_row_is_updated_with_a_history_record(tmp_path, files):
 
     assert "orders.csv: 3 read, 0 created, 1 updated, 2 unchanged" in out
     assert Order.objects.get(number="0002").amount == Decimal("150.00")
-    latest = Order.history.filter(number="0002").latest("history_date")  # type: ignore[attr-defined]
+    latest = Order.history.filter(number="0002").latest("history_date")
     assert (latest.history_type, latest.amount) == ("~", Decimal("150.00"))
     assert latest.history_change_reason == "import orders.csv"
     assert ledger_counts()["Order history"] == before["Order history"] + 1

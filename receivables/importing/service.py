@@ -116,7 +116,8 @@ def import_ledger(
 
 
 class _Rollback(Exception):
-    pass
+    """Raised inside the import's atomic block to undo everything, the temporary table
+    included, after a bad row or on a dry run."""
 
 
 class _LedgerImport:
