@@ -10,12 +10,9 @@ refusal into the right answer: a form error for `InvalidInput`, a 403 page for
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Any, cast
-from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -83,20 +80,6 @@ class AuthenticatedHttpRequest(HttpRequest):
     user: User
 
 
-def business_time(
-    view: Callable[..., HttpResponse],
-) -> Callable[..., HttpResponse]:
-    """Read and show times in the business time zone: a collector in Berlin types and
-    reads Berlin times, whatever zone the server stores in (UTC)."""
-
-    @wraps(view)
-    def wrapper(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        with timezone.override(ZoneInfo(settings.BUSINESS_TIME_ZONE)):
-            return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _get_dealer_for_user(request: AuthenticatedHttpRequest, code: str) -> Dealer:
     """The dealer if this user may see it, else 404 (not 403: its existence is private)."""
     return get_object_or_404(Dealer.objects.visible_to(request.user), code=code)
@@ -125,7 +108,6 @@ def _put_error_on_form(form: forms.BaseForm, error: services.InvalidInput) -> No
 
 
 @login_required
-@business_time
 def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = services.business_today()
     user = request.user
@@ -237,7 +219,6 @@ def _render_collection(
 
 
 @login_required
-@business_time
 @require_GET
 def collection(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     return _render_collection(request, _get_dealer_for_user(request, code))
@@ -276,7 +257,6 @@ def _submit(
 
 
 @login_required
-@business_time
 @require_POST
 def make_promise(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -310,7 +290,6 @@ def _promise_message(promise: Promise) -> str:
 
 
 @login_required
-@business_time
 @require_POST
 def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -350,7 +329,6 @@ def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@business_time
 @require_POST
 def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -381,7 +359,6 @@ def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@business_time
 @require_GET
 def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The counter-script and the ask for the excuse picked in the contact form."""
@@ -394,7 +371,6 @@ def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@business_time
 @require_POST
 def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -431,7 +407,6 @@ def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResp
 
 
 @login_required
-@business_time
 @require_POST
 def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -453,7 +428,6 @@ def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@business_time
 @require_POST
 def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -474,7 +448,6 @@ def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpRespons
 
 
 @login_required
-@business_time
 @require_POST
 def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -495,7 +468,6 @@ def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse
 
 
 @login_required
-@business_time
 @require_POST
 def override_credit_hold(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = _get_dealer_for_user(request, code)
@@ -527,7 +499,6 @@ def _visible_escalations(request: AuthenticatedHttpRequest) -> Any:
 
 
 @login_required
-@business_time
 @require_GET
 def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     data = request.GET.copy()
@@ -585,14 +556,12 @@ def _decide(
 
 
 @login_required
-@business_time
 @require_POST
 def approve_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, services.approve_escalation, "approved")
 
 
 @login_required
-@business_time
 @require_POST
 def reject_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, services.reject_escalation, "rejected")
@@ -610,7 +579,6 @@ def _my_open_tasks(request: AuthenticatedHttpRequest) -> Any:
 
 
 @login_required
-@business_time
 @require_GET
 def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = services.business_today()
@@ -630,7 +598,6 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@business_time
 @require_POST
 def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(_my_open_tasks(request), pk=pk)
@@ -657,7 +624,6 @@ def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@business_time
 @require_GET
 def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if role_of(request.user) != Role.MANAGER:
@@ -681,7 +647,6 @@ def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 @login_required
-@business_time
 @require_POST
 def acknowledge_alert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if role_of(request.user) != Role.MANAGER:
