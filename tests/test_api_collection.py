@@ -36,11 +36,6 @@ from tests.factories import OrderFactory, PaymentFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _frozen_time(time_machine: Any) -> None:
     time_machine.move_to(NOW, tick=False)  # Monday 2 March 2026, 15:30 in Berlin
 

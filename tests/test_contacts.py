@@ -27,11 +27,6 @@ from tests.factories import ContactFactory, DealerFactory
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def dealer(collector: Any) -> Any:
     return DealerFactory(country="DE", collector=collector)

@@ -24,11 +24,6 @@ from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_ever
 from tests.factories import DealerFactory, UserFactory
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def soft_dealer(collector: Any) -> Any:
     dealer = overdue_dealer(days=65, collector=collector)

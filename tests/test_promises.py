@@ -23,11 +23,6 @@ from tests.collection_helpers import TODAY
 from tests.factories import DealerFactory
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def dealer(collector: Any) -> Any:
     return DealerFactory(country="DE", collector=collector)

@@ -24,12 +24,6 @@ from dunning.services import (
 from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_everything
 from tests.factories import DealerFactory
 
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # Source stages of each verb, as the collection practice defines them (DOMAIN.md line 7).
 SOURCES = {
     "remind": {Stage.CURRENT},
