@@ -28,7 +28,7 @@ from pydantic import StringConstraints
 
 from dunning import services
 from dunning.models import ContactLog, DealerEvent, Escalation, Excuse, Promise
-from receivables.models import CENT, Contact, Dealer
+from receivables.models import CENT, Agency, Contact, Dealer
 
 collection_router = Router(tags=["collection"])
 
@@ -88,6 +88,9 @@ class PromiseOut(Schema):
 class EscalationIn(Schema):
     to_stage: Annotated[str, Field(description="hard, litigation, agency or written_off")]
     reason: Text
+    agency: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] | None = Field(
+        None, description="For to_stage agency: the name of the agency to place it with"
+    )
 
 
 class DecisionIn(Schema):
@@ -113,6 +116,7 @@ class EscalationOut(Schema):
     decided_by: str | None
     decided_at: str | None
     decision_note: str
+    agency: str | None = Field(description="The agency of a placement")
 
 
 class ContactIn(Schema):
@@ -233,13 +237,14 @@ def _escalation_answer(escalation: Escalation) -> dict[str, Any]:
         "decided_by": username(escalation.decided_by),
         "decided_at": timestamp(escalation.decided_at),
         "decision_note": escalation.decision_note,
+        "agency": escalation.agency.name if escalation.agency else None,
     }
 
 
 def _escalation_by_id(escalation_id: int) -> dict[str, Any]:
-    escalation = Escalation.objects.select_related("dealer", "requested_by", "decided_by").get(
-        pk=escalation_id
-    )
+    escalation = Escalation.objects.select_related(
+        "dealer", "requested_by", "decided_by", "agency"
+    ).get(pk=escalation_id)
     return _escalation_answer(escalation)
 
 
@@ -295,12 +300,18 @@ def request_escalation(request: HttpRequest, code: DealerCode, payload: Escalati
     """Ask a manager to move the account to hard collection, litigation, an agency or
     write-off. Answers the pending request."""
     dealer = _get_dealer_for_user(request, code)
+    agency = None
+    if payload.agency is not None:
+        agency = Agency.objects.filter(name=payload.agency).first()
+        if agency is None:
+            raise services.InvalidInput("agency", f"No agency named '{payload.agency}'.")
     escalation = services.request_escalation(
         dealer=dealer,
         to_stage=payload.to_stage,
         reason=payload.reason,
         by=request.user,  # type: ignore[arg-type]
         today=services.business_today(),
+        agency=agency,
     )
     return Status(201, _escalation_by_id(escalation.pk))
 
@@ -311,7 +322,7 @@ def list_escalations(request: HttpRequest, query: Query[EscalationQuery]) -> Any
     """Escalations of the dealers this user may see, newest first."""
     _require(request, "dunning.view_escalation")
     escalations = _visible_escalations(request).select_related(
-        "dealer", "requested_by", "decided_by"
+        "dealer", "requested_by", "decided_by", "agency"
     )
     if query.status is not None:
         escalations = escalations.filter(status=query.status)

@@ -22,7 +22,7 @@ from dunning.models import (
     Escalation,
     Excuse,
 )
-from receivables.models import Contact, DealerQuerySet
+from receivables.models import Agency, Contact, DealerQuerySet
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
@@ -148,6 +148,12 @@ class EscalationRequestForm(forms.Form):
         label="Escalate to", choices=[(s.value, s.label) for s in ESCALATED_STAGES]
     )
     reason = forms.CharField(label="Reason", max_length=2000, widget=_text(3))
+    agency = forms.ModelChoiceField(
+        label="Agency (for a placement)",
+        queryset=Agency.objects.order_by("name"),
+        required=False,
+        empty_label="—",
+    )
     evidence_file = forms.FileField(label="Evidence file", required=False)
     evidence_description = forms.CharField(
         label="Evidence description", required=False, max_length=300

@@ -327,6 +327,14 @@ class Escalation(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
     evidence = models.ManyToManyField(Evidence, blank=True)
+    agency = models.ForeignKey(
+        "receivables.Agency",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="For a placement: the agency that takes the account",
+    )
 
     history = HistoricalRecords()
 

@@ -197,7 +197,9 @@ def _render_collection(
         "call": call_permission_for(dealer, policy=policy, now=now),
         "reliability": services.promise_reliability(dealer, today=today),
         "stage_changes": dealer.stage_changes.select_related("by")[:20],
-        "escalations": dealer.escalations.select_related("requested_by", "decided_by")[:10],
+        "escalations": dealer.escalations.select_related("requested_by", "decided_by", "agency")[
+            :10
+        ],
         "promises": dealer.promises.select_related("plan")[:RECENT_PROMISES],
         "contacts": dealer.contact_logs.select_related("person", "excuse", "logged_by")[
             :RECENT_CONTACTS
@@ -395,6 +397,7 @@ def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResp
             by=request.user,
             today=services.business_today(),
             evidence=evidence,
+            agency=data["agency"],
         )
         return (
             f"Escalation to {escalation.get_to_stage_display().lower()} requested; "
@@ -508,7 +511,7 @@ def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["status"]:
         escalations = escalations.filter(status=form.cleaned_data["status"])
     escalations = escalations.select_related(
-        "dealer", "requested_by", "decided_by"
+        "dealer", "requested_by", "decided_by", "agency"
     ).prefetch_related(Prefetch("evidence", queryset=Evidence.objects.order_by("id")))
     page = Paginator(escalations, ESCALATIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(

@@ -581,3 +581,20 @@ def test_auditor_may_read_everything_but_post_nothing(carls_dealer: Any, auditor
         ("/api/v1/dealers/D-CARL/events", {"kind": "closure", "occurred_on": "2026-03-01"}),
     ]:
         assert post(client, path, body).status_code == 403, path
+
+
+def test_a_placement_request_names_an_existing_agency(carls_dealer: Any, collector: Any) -> None:
+    Agency.objects.create(name="Southern Recovery")
+    client = api_as(collector)
+    url = "/api/v1/dealers/D-CARL/escalations"
+
+    missing = post(client, url, {"to_stage": "agency", "reason": "Silent for weeks"})
+    unknown = post(client, url, {"to_stage": "agency", "reason": "Silent", "agency": "Nobody Ltd"})
+    placed = post(
+        client, url, {"to_stage": "agency", "reason": "Silent", "agency": "Southern Recovery"}
+    )
+
+    assert errors_of(missing) == {"agency": "Name the agency the account is to be placed with."}
+    assert errors_of(unknown) == {"agency": "No agency named 'Nobody Ltd'."}
+    assert placed.status_code == 201
+    assert (placed.json()["to_stage"], placed.json()["agency"]) == ("agency", "Southern Recovery")

@@ -21,7 +21,7 @@ from dunning.services import (
     request_escalation,
 )
 from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_everything
-from tests.factories import DealerFactory, UserFactory
+from tests.factories import AgencyFactory, DealerFactory, UserFactory
 
 
 @pytest.fixture
@@ -37,6 +37,8 @@ def second_manager(db: Any) -> Any:
 
 
 def ask(dealer: Any, by: Any, to_stage: str = Stage.HARD, **kwargs: Any) -> Escalation:
+    if to_stage == Stage.AGENCY:
+        kwargs.setdefault("agency", AgencyFactory(name="Northern Recovery Ltd"))
     return request_escalation(
         dealer=dealer,
         to_stage=to_stage,
@@ -354,3 +356,32 @@ def test_two_managers_approving_at_once_one_wins_the_other_conflicts() -> None:
     assert stage_of(dealer) == Stage.HARD
     assert StageChange.objects.filter(dealer=dealer).count() == 1
     assert Escalation.objects.get(pk=escalation.pk).status == Escalation.Status.APPROVED
+
+
+def test_a_placement_names_its_agency_and_approval_places_the_dealer_with_it(collector, manager):
+    from dunning.services import InvalidInput, approve_escalation, request_escalation
+    from receivables.models import Agency
+
+    dealer = overdue_dealer(today=TODAY, days=70, collector=collector)
+    account_in(dealer, Stage.HARD)
+    agency = Agency.objects.create(name="Southern Recovery")
+
+    with pytest.raises(InvalidInput) as missing:
+        request_escalation(
+            dealer=dealer, to_stage=Stage.AGENCY, reason="No response", by=collector, today=TODAY
+        )
+    assert missing.value.field == "agency"
+
+    escalation = request_escalation(
+        dealer=dealer,
+        to_stage=Stage.AGENCY,
+        reason="No response",
+        by=collector,
+        today=TODAY,
+        agency=agency,
+    )
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+
+    dealer.refresh_from_db()
+    assert dealer.agency == agency
+    assert dealer.history.first().history_user == manager

@@ -31,7 +31,7 @@ from dunning.services.errors import (
 )
 from dunning.services.evidence import attach_evidence
 from dunning.services.stages import can_move, ensure_account, load_facts, move_stage, why_not
-from receivables.models import Dealer
+from receivables.models import Agency, Dealer
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -52,8 +52,9 @@ def request_escalation(
     by: User | None,
     today: dt.date,
     evidence: Iterable[Evidence | File] = (),
+    agency: Agency | None = None,
 ) -> Escalation:
-    """Ask a manager to move the account to `to_stage`.
+    """Ask a manager to move the account to `to_stage`; a placement names its `agency`.
 
     `by=None` is the daily sweep proposing it: a pending request for the same stage is
     then simply returned, so that the sweep may propose on every run. A user asking for
@@ -65,6 +66,10 @@ def request_escalation(
         allowed = ", ".join(ESCALATED_STAGES)
         raise InvalidInput("to_stage", f"'{to_stage}' is not one of: {allowed}.")
     reason = check_text("reason", reason)
+    if to_stage == Stage.AGENCY and agency is None:
+        raise InvalidInput("agency", "Name the agency the account is to be placed with.")
+    if to_stage != Stage.AGENCY and agency is not None:
+        raise InvalidInput("agency", "Only a placement with an agency names an agency.")
     ensure_account(dealer)
     # The account row lock serialises requests and decisions for one dealer.
     account = CollectionAccount.objects.select_for_update().get(dealer=dealer)
@@ -84,7 +89,12 @@ def request_escalation(
 
     files = _evidence_of(dealer, evidence, by=by)
     escalation = Escalation(
-        dealer=dealer, to_stage=to_stage, reason=reason, requested_by=by, requested_on=today
+        dealer=dealer,
+        to_stage=to_stage,
+        reason=reason,
+        requested_by=by,
+        requested_on=today,
+        agency=agency,
     )
     stamp(escalation, by=by, reason="Escalation requested")
     try:
@@ -187,6 +197,12 @@ def approve_escalation(
         raise EscalationConflict(
             f"Escalation #{escalation.pk} can no longer be approved: {exc} Reject it instead."
         ) from exc
+    if escalation.to_stage == Stage.AGENCY and escalation.agency_id is not None:
+        # The placement is what lets the agency's users see the account.
+        dealer = escalation.dealer
+        dealer.agency_id = escalation.agency_id
+        stamp(dealer, by=by, reason=f"Placed with agency by escalation #{escalation.pk}")
+        dealer.save(update_fields=["agency", "updated_at"])
     return _decide(escalation, status=Escalation.Status.APPROVED, by=by, note=note)
 
 
