@@ -51,6 +51,7 @@ OrderNumber = PathEx[Text, P(min_length=1, max_length=40)]
 PaymentReference = PathEx[Text, P(min_length=1, max_length=60)]
 KeyRef = Annotated[Text, StringConstraints(min_length=1, max_length=60)]
 Username = Annotated[Text, StringConstraints(min_length=1, max_length=150)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 # A string ("1234.50") or a JSON number; services check the sign.
 MoneyIn = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 # Dates a ledger can hold; also keeps date arithmetic in the reports away from year 1.
@@ -195,6 +196,11 @@ class AgingQuery(Schema):
     as_of: Day | None = Field(None, description="Default: today")
     dealer: KeyRef | None = Field(None, description="A dealer's code")
     collector: Username | None = Field(None, description="A collector's username")
+    currency: Currency | None = Field(
+        None,
+        description="Only dealers billed in this currency (amounts of several "
+        "currencies are otherwise added together)",
+    )
 
 
 class AgingBucket(Schema):
@@ -422,6 +428,8 @@ def aging_report(request: HttpRequest, query: Query[AgingQuery]) -> dict[str, An
         dealers = dealers.filter(code=query.dealer)
     if query.collector is not None:
         dealers = dealers.filter(collector__username=query.collector)
+    if query.currency is not None:
+        dealers = dealers.filter(currency=query.currency)
     report = Order.objects.filter(dealer__in=dealers).aging(query.as_of or business_today())
     return {
         "as_of": report["as_of"],

@@ -272,3 +272,18 @@ def test_bad_kpi_period_is_400(manager: Any, query: str, field: str) -> None:
 
     assert response.status_code == 400
     assert [error["field"] for error in response.json()["errors"]] == [field]
+
+
+def test_aging_can_be_limited_to_one_currency(manager: Any) -> None:
+    euro = DealerFactory(currency="EUR")
+    zloty = DealerFactory(currency="PLN", country="PL")
+    OrderFactory(dealer=euro, amount=Decimal("100.00"))
+    OrderFactory(dealer=zloty, amount=Decimal("400.00"))
+    client = api_as(manager)
+
+    answer = client.get("/api/v1/reports/aging?as_of=2026-03-01&currency=PLN").json()
+    bad = client.get("/api/v1/reports/aging?currency=zloty")
+
+    assert answer["total"] == {"count": 1, "amount": "400.00"}
+    assert bad.status_code == 400
+    assert bad.json()["errors"][0]["field"] == "currency"
