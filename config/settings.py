@@ -149,6 +149,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 IMPORT_DATE_FORMATS = env.list("IMPORT_DATE_FORMATS", default=["%Y-%m-%d"])
 IMPORT_BATCH_SIZE = 2000
 
+# Alerts e-mail the managers. EMAIL_URL takes smtp://user:password@host:587 (or
+# smtp+tls://...); the default prints mail to the worker's and web server's log.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="receivables-desk@localhost")
+
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 LOGGING = {

@@ -27,8 +27,18 @@ def alert_managers(
     committed (a rolled-back change alerts nobody)."""
     alert = Alert.objects.create(dealer=dealer, kind=kind, message=message, source_key=source_key)
     subject = f"[Receivables Desk] {alert.get_kind_display()}: {dealer.code} {dealer.name}"
-    transaction.on_commit(lambda: _mail_managers(subject, message), robust=True)
+    mail_managers_after_commit(subject, message)
     return alert
+
+
+def mail_managers_after_commit(subject: str, message: str) -> None:
+    """E-mail the managers once the transaction commits. A mail server that is down is
+    logged (robust=True), never undoes or breaks the committed work."""
+
+    def send() -> None:
+        _mail_managers(subject, message)
+
+    transaction.on_commit(send, robust=True)
 
 
 def _mail_managers(subject: str, message: str) -> None:
@@ -62,4 +72,4 @@ def acknowledge_alert(*, alert: Alert, by: User, now: dt.datetime) -> Alert:
     return locked
 
 
-__all__ = ["acknowledge_alert", "alert_managers"]
+__all__ = ["acknowledge_alert", "alert_managers", "mail_managers_after_commit"]

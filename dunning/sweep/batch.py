@@ -11,13 +11,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -42,10 +39,10 @@ from dunning.models import (
     SweepBatch,
     Task,
 )
+from dunning.services.alerts import mail_managers_after_commit
 from dunning.sweep import rules
 from receivables.allocation import reallocate_dealers
 from receivables.models import CENT, ZERO, Dealer, Order, Payment
-from receivables.roles import Role
 
 logger = logging.getLogger(__name__)
 
@@ -794,16 +791,4 @@ def _mail_managers_after_commit(alerts: list[Alert]) -> None:
     that rolls back alerts nobody)."""
     subject = f"[Receivables Desk] Daily sweep: {len(alerts)} new alert(s)"
     body = "\n\n".join(f"{alert.get_kind_display()}: {alert.message}" for alert in alerts)
-    transaction.on_commit(partial(_mail_managers, subject, body), robust=True)
-
-
-def _mail_managers(subject: str, message: str) -> None:
-    recipients = list(
-        get_user_model()
-        .objects.filter(Q(groups__name=Role.MANAGER.value) | Q(is_superuser=True), is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-        .distinct()
-    )
-    if recipients:
-        send_mail(subject, message, None, recipients)
+    mail_managers_after_commit(subject, body)
