@@ -51,13 +51,15 @@ BATCH_SIZE = 4
 TASK = "dunning.tasks.sweep_batch"
 
 
-def wait_for(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
+def wait_for(
+    condition: Callable[[], bool], *, seconds: float, what: str, logs: Callable[[], str] = str
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.25)
-    pytest.fail(f"Timed out after {seconds:.0f} s waiting for {what}.")
+    pytest.fail(f"Timed out after {seconds:.0f} s waiting for {what}.\n{logs()}")
 
 
 def worker_database_url() -> str:
@@ -109,10 +111,12 @@ class Workers:
         return sum(s.get("total", {}).get(TASK, 0) for s in stats.values())
 
     def idle(self) -> bool:
+        """Nothing running, reserved or waiting for a retry on either worker."""
         inspect = self._inspect()
-        busy = {**(inspect.active() or {})}
-        for name, reserved in (inspect.reserved() or {}).items():
-            busy[name] = busy.get(name, []) + reserved
+        busy: dict[str, list] = {}
+        for replies in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+            for name, tasks_ in (replies or {}).items():
+                busy.setdefault(name, []).extend(tasks_)
         return set(busy) == set(self.names) and not any(busy.values())
 
     def log_text(self) -> str:
@@ -197,11 +201,13 @@ def test_two_workers_share_a_days_batches_and_do_each_once(workers: Workers):
         lambda: SweepBatch.objects.filter(business_date=TODAY).count() == len(numbers),
         seconds=60,
         what=f"{len(numbers)} batches to be claimed",
+        logs=workers.log_text,
     )
     wait_for(
         lambda: workers.accepted() == sent and workers.idle(),
         seconds=60,
         what=f"the workers to take all {sent} batch messages",
+        logs=workers.log_text,
     )
 
     claims = list(SweepBatch.objects.filter(business_date=TODAY).order_by("number"))
@@ -233,8 +239,11 @@ def test_starting_a_swept_day_again_or_redelivering_its_batches_changes_nothing(
         lambda: workers.accepted() == sent and workers.idle(),
         seconds=60,
         what="the first sweep of the day",
+        logs=workers.log_text,
     )
-    assert SweepBatch.objects.filter(business_date=TODAY).count() == len(numbers)
+    assert SweepBatch.objects.filter(business_date=TODAY).count() == len(numbers), (
+        workers.log_text()
+    )
     before = table_counts()
 
     # Started again: nothing is left to enqueue.
@@ -247,6 +256,7 @@ def test_starting_a_swept_day_again_or_redelivering_its_batches_changes_nothing(
         lambda: workers.accepted() == sent + len(numbers) and workers.idle(),
         seconds=60,
         what="the redelivered batch messages",
+        logs=workers.log_text,
     )
 
     assert table_counts() == before

@@ -28,7 +28,13 @@ from dunning.models import (
     StageChange,
     SweepBatch,
 )
-from dunning.sweep import BatchSizeMismatch, batch_numbers, business_today, run_sweep
+from dunning.sweep import (
+    BatchSizeMismatch,
+    batch_numbers,
+    batch_range,
+    business_today,
+    run_sweep,
+)
 from tests.factories import DealerFactory, UserFactory
 from tests.sweep_helpers import (
     DAY,
@@ -411,7 +417,7 @@ def test_command_sweeps_the_given_date_and_prints_each_batch():
 
     text = out.getvalue()
     assert "Sweeping 2026-03-10" in text
-    assert "batch 0: 1 dealers" in text
+    assert f"batch {dealer.pk // 500}: 1 dealers" in text
     assert "moved_to_reminder: 1" in text
     assert stage_of(dealer) == Stage.REMINDER
 
@@ -496,9 +502,16 @@ def test_start_task_enqueues_the_batches_not_done_yet_after_commit(monkeypatch):
 
 def test_start_task_defaults_to_today_in_the_business_zone(monkeypatch):
     monkeypatch.setattr(tasks.sweep_batch, "delay_on_commit", lambda *args: None)
-    DealerFactory()
+    dealer = DealerFactory()
+    number = dealer.pk // 500
+    first, last = batch_range(number, 500)
+    # The day before is done; the task must not mistake it for today.
+    SweepBatch.objects.create(
+        business_date=D(2026, 3, 28), number=number, first_dealer_id=first, last_dealer_id=last
+    )
     with time_machine.travel(dt.datetime(2026, 3, 29, 4, 0, tzinfo=dt.UTC), tick=False):
-        assert tasks.start_daily_sweep() == [0]
+        # 06:00 in Berlin on the morning the clocks went forward: the 29th, not yet swept.
+        assert tasks.start_daily_sweep() == [number]
         assert timezone.now().astimezone(BERLIN).hour == 6
 
 
