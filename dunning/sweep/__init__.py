@@ -23,7 +23,7 @@ process, or by Celery beat at 06:00 business time as one task per batch
 Everything outside the database (e-mail to managers) goes after the batch commits.
 """
 
-from dunning.sweep.batch import (
+from dunning.sweep.runner import (
     BATCH_SIZE,
     BatchResult,
     BatchSizeMismatch,
