@@ -128,6 +128,12 @@ def test_dealer_first_seen_35_days_late_passes_reminder_on_the_way_to_soft():
         (Stage.CURRENT, Stage.REMINDER),
         (Stage.REMINDER, Stage.SOFT),
     ]
+    latest = account(dealer).history.first()
+    assert (latest.stage, latest.stage_since, latest.cycle_started_on) == (Stage.SOFT, TODAY, TODAY)
+    assert latest.history_change_reason == (
+        "oldest order 35 days past due (policy: reminder when anything is past due); "
+        "oldest order 35 days past due (policy: soft at 30)"
+    )
 
 
 def test_account_returns_to_current_after_payment_and_the_move_is_recorded():

@@ -69,6 +69,8 @@ class BatchSweep:
         self.settled_today: set[int] = set()
         # What to write.
         self.changed_accounts: dict[int, CollectionAccount] = {}
+        self.moved: set[int] = set()
+        self.cycles_as_loaded: dict[int, dt.date | None] = {}
         self.stage_changes: list[StageChange] = []
         self.decided_promises: list[Promise] = []
         self.escalation_reasons: dict[int, list[str]] = defaultdict(list)
@@ -118,6 +120,7 @@ class BatchSweep:
             .order_by("pk")
         )
         self.accounts = {account.dealer_id: account for account in accounts}
+        self.cycles_as_loaded = {d: a.cycle_started_on for d, a in self.accounts.items()}
         opened = [self.accounts[d] for d in missing if d in self.accounts]
         if opened:
             get_history_manager_for_model(CollectionAccount).bulk_history_create(
@@ -187,6 +190,7 @@ class BatchSweep:
         previous = getattr(account, "_change_reason", "")
         account._change_reason = f"{previous}; {reason}" if previous else reason  # type: ignore[attr-defined]
         self.changed_accounts[account.dealer_id] = account
+        self.moved.add(account.dealer_id)
         self.counts[f"moved_to_{account.stage}"] += 1
 
     def check_promises(self) -> None:
@@ -524,12 +528,7 @@ class BatchSweep:
                 default_change_reason=CHANGE_REASON,
             )
         if self.changed_accounts:
-            bulk_update_with_history(
-                list(self.changed_accounts.values()),
-                CollectionAccount,
-                ["stage", "stage_since", "cycle_started_on"],
-                default_change_reason=CHANGE_REASON,
-            )
+            self.write_accounts()
         if self.stage_changes:
             StageChange.objects.bulk_create(self.stage_changes)
         if self.escalations:
@@ -556,6 +555,28 @@ class BatchSweep:
             self.write_interest()
         self.write_tasks()
         self.write_alerts()
+
+    def write_accounts(self) -> None:
+        """The moved accounts, with one UPDATE per distinct new value: the few stages moved
+        to today, and episode dates set to today or cleared. Django's `bulk_update` (a CASE
+        per row and field) costs about a second of Python per 500 accounts on a busy day.
+        The rows are locked by this transaction, and the history rows are written exactly
+        as `bulk_update_with_history` writes them, with each account's reason."""
+        accounts = list(self.changed_accounts.values())
+        by_stage: dict[tuple[str, dt.date | None], list[int]] = defaultdict(list)
+        by_cycle: dict[dt.date | None, list[int]] = defaultdict(list)
+        for account in accounts:
+            if account.dealer_id in self.moved:
+                by_stage[(account.stage, account.stage_since)].append(account.pk)
+            if account.cycle_started_on != self.cycles_as_loaded[account.dealer_id]:
+                by_cycle[account.cycle_started_on].append(account.pk)
+        for (stage, since), pks in by_stage.items():
+            CollectionAccount.objects.filter(pk__in=pks).update(stage=stage, stage_since=since)
+        for cycle, pks in by_cycle.items():
+            CollectionAccount.objects.filter(pk__in=pks).update(cycle_started_on=cycle)
+        get_history_manager_for_model(CollectionAccount).bulk_history_create(
+            accounts, update=True, default_change_reason=CHANGE_REASON
+        )
 
     def write_interest(self) -> None:
         orders = bulk_create_with_history(
