@@ -72,11 +72,23 @@ class PaymentAdmin(ReadOnlyHistoryAdmin):
 
 @admin.register(Allocation)
 class AllocationAdmin(ReadOnlyHistoryAdmin):
+    """Allocations follow from orders and payments by the allocation rule
+    (`receivables.allocation`); editing them by hand would break it, so they are read-only."""
+
     list_display = ["payment", "order", "amount", "applied_on"]
     list_filter = ["applied_on"]
     search_fields = ["payment__reference", "order__number", "order__dealer__code"]
     list_select_related = ["payment", "order"]
     raw_id_fields = ["payment", "order"]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(OrderLine)

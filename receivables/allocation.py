@@ -123,10 +123,12 @@ def reallocate_dealers(dealer_ids: Iterable[int], *, batch_size: int = 500) -> i
 @transaction.atomic
 def _reallocate_batch(dealer_ids: list[int]) -> int:
     orders: dict[int, list[OrderFact]] = {d: [] for d in dealer_ids}
-    for o_id, o_dealer, ordered_on, due_on, o_amount, number in Order.objects.filter(
+    stored_settled_on: dict[int, dt.date | None] = {}
+    for o_id, o_dealer, ordered_on, due_on, o_amount, number, settled_on in Order.objects.filter(
         dealer_id__in=dealer_ids
-    ).values_list("id", "dealer_id", "ordered_on", "due_on", "amount", "number"):
+    ).values_list("id", "dealer_id", "ordered_on", "due_on", "amount", "number", "settled_on"):
         orders[o_dealer].append(OrderFact(o_id, ordered_on, due_on, o_amount, number))
+        stored_settled_on[o_id] = settled_on
     payments: dict[int, list[PaymentFact]] = {d: [] for d in dealer_ids}
     for p_id, p_dealer, received_on, p_amount, order_id, reference in Payment.objects.filter(
         dealer_id__in=dealer_ids
@@ -172,4 +174,29 @@ def _reallocate_batch(dealer_ids: list[int]) -> int:
         bulk_create_with_history(
             to_create, Allocation, batch_size=1000, default_change_reason="allocated"
         )
+    _write_settled_on(orders, wanted, stored_settled_on)
     return len(to_create) + len(to_update) + len(to_delete)
+
+
+def settled_dates(orders: Iterable[OrderFact], plan: Plan) -> dict[int, dt.date | None]:
+    """For each order, the day its allocations reached its amount, or None if open."""
+    paid: dict[int, Decimal] = {}
+    last: dict[int, dt.date] = {}
+    for (_payment_id, order_id), (amount, applied_on) in plan.items():
+        paid[order_id] = paid.get(order_id, ZERO) + amount
+        last[order_id] = max(applied_on, last.get(order_id, applied_on))
+    return {o.id: last[o.id] if paid.get(o.id, ZERO) >= o.amount else None for o in orders}
+
+
+def _write_settled_on(
+    orders: dict[int, list[OrderFact]], plan: Plan, stored: dict[int, dt.date | None]
+) -> None:
+    every_order = [order for dealer_orders in orders.values() for order in dealer_orders]
+    changed = [
+        Order(pk=order_id, settled_on=settled_on)
+        for order_id, settled_on in settled_dates(every_order, plan).items()
+        if stored[order_id] != settled_on
+    ]
+    # `settled_on` is derived from the allocations (whose history is kept) and is left
+    # out of the order's history, so a plain bulk update is right here.
+    Order.objects.bulk_update(changed, ["settled_on"], batch_size=1000)

@@ -11,10 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, F, Func, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, Func, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from receivables.models import ZERO, Allocation, DealerQuerySet, Order, OrderQuerySet, money_sum
+from receivables.models import ZERO, DealerQuerySet, Order, OrderQuerySet, money_sum
 
 CENT = Decimal("0.01")
 
@@ -65,21 +65,12 @@ def lateness_of_orders_paid_between(
 ) -> tuple[int, int]:
     """(number of orders that became fully paid within [start, end], total days late).
 
-    An order becomes fully paid on the day of its last allocation, once its allocations
-    reach its amount; days late are max(0, paid_on - due_on).
+    An order becomes fully paid on the day its allocations reach its amount
+    (`Order.settled_on`); days late are max(0, paid_on - due_on).
     """
-    allocations = Allocation.objects.filter(order=OuterRef("pk")).values("order")
-    row = (
-        orders.filter(ordered_on__lte=end)
-        .annotate(
-            paid_total=Subquery(allocations.annotate(total=Sum("amount")).values("total")),
-            paid_on=Subquery(allocations.annotate(last=Max("applied_on")).values("last")),
-        )
-        .filter(paid_total__gte=F("amount"), paid_on__gte=start, paid_on__lte=end)
-        .aggregate(
-            count=Count("pk"),
-            days=Coalesce(Sum(Greatest(DaysBetween(F("paid_on"), F("due_on")), Value(0))), 0),
-        )
+    row = orders.filter(settled_on__gte=start, settled_on__lte=end).aggregate(
+        count=Count("pk"),
+        days=Coalesce(Sum(Greatest(DaysBetween(F("settled_on"), F("due_on")), Value(0))), 0),
     )
     return row["count"], row["days"]
 

@@ -130,9 +130,13 @@ def test_replaying_the_database_matches_the_plan_and_is_idempotent(ledger):
     reallocate_dealers([dealer.pk])
     for order in orders:
         stored = Allocation.objects.filter(order=db_orders[order.id]).values_list(
-            "amount", flat=True
+            "amount", "applied_on"
         )
-        assert sum(stored, Decimal("0")) <= order.amount
+        paid = sum((amount for amount, _ in stored), Decimal("0"))
+        assert paid <= order.amount
+        # settled_on follows the allocations: the last one's day once they reach the amount
+        expected = max(day for _, day in stored) if paid == order.amount else None
+        assert Order.objects.get(pk=db_orders[order.id].pk).settled_on == expected
     assert reallocate_dealers([dealer.pk]) == 0
 
 
@@ -144,6 +148,7 @@ def test_changing_a_payment_amount_moves_allocations_with_history():
     payment = PaymentFactory(dealer=dealer, received_on=D(2026, 2, 1), amount=Decimal("150.00"))
     reallocate_dealers([dealer.pk])
     assert Order.objects.filter(pk=second.pk).with_paid().get().paid == Decimal("50.00")
+    assert Order.objects.get(pk=first.pk).settled_on == D(2026, 2, 1)
 
     payment.amount = Decimal("80.00")
     payment.save()
@@ -151,3 +156,4 @@ def test_changing_a_payment_amount_moves_allocations_with_history():
     assert Order.objects.filter(pk=first.pk).with_paid().get().paid == Decimal("80.00")
     assert Order.objects.filter(pk=second.pk).with_paid().get().paid == Decimal("0.00")
     assert Allocation.history.filter(history_type="-").count() == 1
+    assert Order.objects.get(pk=first.pk).settled_on is None
