@@ -240,9 +240,9 @@ def measure_api() -> dict:
 def measure_sweep() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from dunning.sweep import run_sweep
 
     from dunning.models import SweepBatch
+    from dunning.sweep import run_sweep
     from receivables.models import Dealer
 
     SweepBatch.objects.filter(business_date=BENCH_DATE).delete()
