@@ -54,7 +54,7 @@ def _orders(dealers: DealerQuerySet | None) -> OrderQuerySet:
 def open_total(orders: OrderQuerySet, on: dt.date, *, not_due_only: bool = False) -> Decimal:
     """Open amount of these orders at the end of `on` (only the part not yet past due when
     `not_due_only`)."""
-    open_orders = orders.open_on(on)
+    open_orders = orders.not_settled_on(on).open_on(on)
     if not_due_only:
         open_orders = open_orders.filter(due_on__gte=on)
     return open_orders.aggregate(total=money_sum("open_amount"))["total"]
