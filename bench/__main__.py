@@ -143,32 +143,23 @@ def run_import(paths: dict[str, Path], env: dict[str, str]) -> dict:
 
 
 RAW_AGING_SQL = """
-WITH candidates AS (
-    SELECT id, amount, due_on
-    FROM receivables_order
-    WHERE ordered_on <= %(d)s AND (settled_on IS NULL OR settled_on > %(d)s)
-), paid AS (
-    SELECT a.order_id, SUM(a.amount) AS paid
-    FROM receivables_allocation a
-    JOIN candidates c ON c.id = a.order_id
-    WHERE a.applied_on <= %(d)s
-    GROUP BY a.order_id
-)
 SELECT bucket, COUNT(*), SUM(open_amount)
 FROM (
-    SELECT c.amount - COALESCE(p.paid, 0) AS open_amount,
+    SELECT o.amount - COALESCE(
+               (SELECT SUM(a.amount) FROM receivables_allocation a
+                WHERE a.order_id = o.id AND a.applied_on <= %(d)s), 0) AS open_amount,
            CASE
-               WHEN c.due_on >= %(d)s THEN 'current'
-               WHEN c.due_on >= %(d)s - 30 THEN '1-30'
-               WHEN c.due_on >= %(d)s - 60 THEN '31-60'
-               WHEN c.due_on >= %(d)s - 90 THEN '61-90'
-               WHEN c.due_on >= %(d)s - 180 THEN '91-180'
-               WHEN c.due_on >= %(d)s - 365 THEN '181-365'
-               WHEN c.due_on >= %(d)s - 730 THEN '366-730'
+               WHEN o.due_on >= %(d)s THEN 'current'
+               WHEN o.due_on >= %(d)s - 30 THEN '1-30'
+               WHEN o.due_on >= %(d)s - 60 THEN '31-60'
+               WHEN o.due_on >= %(d)s - 90 THEN '61-90'
+               WHEN o.due_on >= %(d)s - 180 THEN '91-180'
+               WHEN o.due_on >= %(d)s - 365 THEN '181-365'
+               WHEN o.due_on >= %(d)s - 730 THEN '366-730'
                ELSE '731+'
            END AS bucket
-    FROM candidates c
-    LEFT JOIN paid p ON p.order_id = c.id
+    FROM receivables_order o
+    WHERE o.ordered_on <= %(d)s AND (o.settled_on IS NULL OR o.settled_on > %(d)s)
 ) AS open_orders
 WHERE open_amount > 0
 GROUP BY bucket
