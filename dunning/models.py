@@ -406,7 +406,11 @@ class Promise(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "due_on"])]
+        indexes = [
+            models.Index(fields=["status", "due_on"]),
+            # The per-dealer counts of the facts query (broken recently, due today).
+            models.Index(fields=["dealer", "status", "due_on"]),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
             models.CheckConstraint(

@@ -8,7 +8,6 @@ a user may see is the caller's check, with `Dealer.objects.visible_to(user)`.
 """
 
 from dunning.services.alerts import acknowledge_alert, alert_managers
-from dunning.services.common import business_today
 from dunning.services.contacts import (
     broken_contact_rule,
     complete_task,
@@ -37,6 +36,7 @@ from dunning.services.stages import (
     why_not,
 )
 from dunning.services.timeline import TimelineEntry, timeline
+from receivables.services import business_today
 
 __all__ = [
     "EscalationConflict",

@@ -3,23 +3,14 @@ stamps and input checks."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from dunning.services.errors import InvalidInput, PermissionDenied
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-
-def business_today() -> dt.date:
-    """Today in the business time zone: the calendar that due dates live in."""
-    return timezone.localdate(timezone=ZoneInfo(settings.BUSINESS_TIME_ZONE))
 
 
 def require(by: User | None, permission: str) -> None:

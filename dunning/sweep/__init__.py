@@ -30,12 +30,12 @@ from dunning.sweep.runner import (
     SweepSummary,
     batch_numbers,
     batch_range,
-    business_today,
     claimed_batch_numbers,
     pending_batch_numbers,
     run_sweep,
     sweep_batch,
 )
+from receivables.services import business_today
 
 __all__ = [
     "BATCH_SIZE",

@@ -12,9 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,11 +28,6 @@ BATCH_SIZE = 500
 
 class BatchSizeMismatch(ValueError):
     """A date's batches were claimed with another batch size."""
-
-
-def business_today() -> dt.date:
-    """Today in the business time zone: the calendar that due dates live in."""
-    return timezone.localdate(timezone=ZoneInfo(settings.BUSINESS_TIME_ZONE))
 
 
 @dataclass
