@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the API docs page's Swagger UI from its own static files, not a CDN
     "simple_history",
     "django_celery_beat",
     "receivables",
