@@ -47,7 +47,6 @@ def test_collector_marks_a_follow_up_done(page: Page, live_server) -> None:
     expect(task).to_contain_text("Hof Brandt")
     expect(task).to_contain_text(re.compile(r"15:00\W17:00"))
 
-    # An empty outcome is refused by the form itself; a real one closes the task.
     task.get_by_label("Outcome").fill("Reached the owner; new promise for Friday.")
     task.get_by_role("button", name="Mark done").click()
 
