@@ -17,6 +17,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py run_collection_sweep  # today's sweep now, not at 06:00 tomorrow
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	@echo
 	@echo "Receivables Desk is starting on http://127.0.0.1:$${PORT:-8000}/  (API docs: /api/v1/docs)"
