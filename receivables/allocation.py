@@ -26,10 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Case, Max, OuterRef, Subquery, Sum, Value, When
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from receivables.models import ZERO, Allocation, Order, Payment
+from receivables.models import HALF_CENT, ZERO, Allocation, Order, Payment
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class PaymentFact:
     order_id: int | None = None
     reference: str = ""
 
+
+# Orders per UPDATE of `settled_on`: well under SQLite's limit of query parameters.
+SETTLED_CHUNK = 900
 
 # (payment id, order id) -> (amount, applied_on)
 Plan = dict[tuple[int, int], tuple[Decimal, dt.date]]
@@ -191,12 +195,27 @@ def settled_dates(orders: Iterable[OrderFact], plan: Plan) -> dict[int, dt.date 
 def _write_settled_on(
     orders: dict[int, list[OrderFact]], plan: Plan, stored: dict[int, dt.date | None]
 ) -> None:
+    """Bring `settled_on` in line with the allocations just written, for the orders whose
+    date changes. The value is computed by the database from the allocations themselves
+    (the same rule as `settled_dates`), a few hundred orders per UPDATE.
+
+    `settled_on` is derived from the allocations (whose history is kept) and is left out
+    of the order's history, so a plain UPDATE is right here."""
     every_order = [order for dealer_orders in orders.values() for order in dealer_orders]
     changed = [
-        Order(pk=order_id, settled_on=settled_on)
+        order_id
         for order_id, settled_on in settled_dates(every_order, plan).items()
         if stored[order_id] != settled_on
     ]
-    # `settled_on` is derived from the allocations (whose history is kept) and is left
-    # out of the order's history, so a plain bulk update is right here.
-    Order.objects.bulk_update(changed, ["settled_on"], batch_size=1000)
+    allocations = Allocation.objects.filter(order=OuterRef("pk")).values("order")
+    paid = Subquery(allocations.annotate(total=Sum("amount")).values("total"))
+    last = Subquery(allocations.annotate(last=Max("applied_on")).values("last"))
+    settled_on = Case(
+        When(amount__lt=paid + Value(HALF_CENT), then=last),
+        default=Value(None),
+        output_field=models.DateField(),
+    )
+    for start in range(0, len(changed), SETTLED_CHUNK):
+        Order.objects.filter(pk__in=changed[start : start + SETTLED_CHUNK]).update(
+            settled_on=settled_on
+        )

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+# "Open" means at least a cent open. Comparing with half a cent instead of zero keeps the
+# test exact on PostgreSQL and right on SQLite, whose SUM adds in binary floating point
+# (0.10 + 0.70 there is 0.7999999999999999, which would leave 1e-16 "open").
+HALF_CENT = Decimal("0.005")
 
 
 # Aging buckets as API.md defines them: (key, lowest age, highest age) in days past due.
@@ -230,7 +234,7 @@ class OrderQuerySet(models.QuerySet["Order"]):
             self.filter(ordered_on__lte=on)
             .with_paid(on)
             .annotate(open_amount=F("amount") - F("paid"))
-            .filter(open_amount__gt=0)
+            .filter(open_amount__gte=HALF_CENT)
         )
 
     def overdue_on(self, on: dt.date) -> OrderQuerySet:

@@ -157,3 +157,20 @@ def test_changing_a_payment_amount_moves_allocations_with_history():
     assert Order.objects.filter(pk=second.pk).with_paid().get().paid == Decimal("0.00")
     assert Allocation.history.filter(history_type="-").count() == 1
     assert Order.objects.get(pk=first.pk).settled_on is None
+
+
+@pytest.mark.django_db
+def test_an_order_paid_in_parts_that_float_arithmetic_cannot_add_is_settled_not_open():
+    # SQLite adds 0.10 + 0.70 as 0.7999999999999999: that must not leave 1e-16 "open".
+    dealer = DealerFactory()
+    order = OrderFactory(dealer=dealer, ordered_on=D(2026, 1, 1), amount=Decimal("0.80"))
+    PaymentFactory(dealer=dealer, received_on=D(2026, 2, 1), amount=Decimal("0.10"))
+    PaymentFactory(dealer=dealer, received_on=D(2026, 2, 2), amount=Decimal("0.70"))
+
+    reallocate_dealers([dealer.pk])
+
+    assert Order.objects.get(pk=order.pk).settled_on == D(2026, 2, 2)
+    assert not Order.objects.filter(pk=order.pk).open_on(D(2026, 3, 1)).exists()
+    assert Order.objects.filter(pk=order.pk).open_on(D(2026, 2, 1)).get().open_amount == (
+        Decimal("0.70")
+    )
