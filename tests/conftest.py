@@ -60,6 +60,19 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture
+def excuse_library(db) -> None:
+    """The excuse library as the data migration seeds it. Tests on `transactional_db`
+    empty every table after them, the migration's rows included, so tests that pick an
+    excuse ask for this fixture instead of relying on test order."""
+    import importlib
+
+    from django.apps import apps
+
+    seeding = importlib.import_module("dunning.migrations.0002_seed_excuses")
+    seeding.seed(apps, None)
+
+
+@pytest.fixture
 def manager(db):
     return UserFactory(role="manager", username="mona")
 

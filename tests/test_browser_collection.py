@@ -23,7 +23,7 @@ SHOTS = "/tmp/collection"
 
 
 @pytest.fixture
-def desk(transactional_db):
+def desk(transactional_db, excuse_library):
     """Carl's portfolio: a dealer in soft collection and two lesser ones; a manager."""
     today = services.business_today()
     carl = UserFactory(role="collector", username="carl", first_name="Carl", last_name="Rossi")
