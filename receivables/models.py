@@ -98,9 +98,8 @@ class DealerQuerySet(models.QuerySet["Dealer"]):
         return self
 
     def with_balance(self, on: dt.date) -> DealerQuerySet:
-        """Annotate `balance` (open amount of orders less unapplied credit is not netted:
-        balance is what is open on orders), `overdue` and `oldest_due_on` as of the end
-        of `on`, in one query."""
+        """Annotate `balance` (what is open on the dealer's orders; unapplied credit is
+        not netted), `overdue` and `oldest_due_on` as of the end of `on`, in one query."""
         open_orders = Order.objects.filter(dealer=OuterRef("pk")).open_on(on)
         overdue_orders = open_orders.filter(due_on__lt=on)
         return self.annotate(

@@ -14,9 +14,8 @@ from django.db import models
 from django.db.models import Count, F, Func, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from receivables.models import ZERO, DealerQuerySet, Order, OrderQuerySet, money_sum
-
-CENT = Decimal("0.01")
+from dunning.models import Promise
+from receivables.models import CENT, DealerQuerySet, Order, OrderQuerySet, money_sum
 
 
 class DaysBetween(Func):
@@ -114,28 +113,21 @@ def kpi_report(
 def broken_promise_rate(
     *, start: dt.date, end: dt.date, dealers: DealerQuerySet | None = None
 ) -> Decimal | None:
-    """Share (percent) of promises due in the period that were broken or only partly kept.
-
-    Promises belong to the collection workflow (`dunning`); until that app defines them
-    there is nothing to measure and the figure is None.
-    """
-    from django.apps import apps
-
-    try:
-        promise_model = apps.get_model("dunning", "Promise")
-    except LookupError:
-        return None
-    promises = promise_model.objects.filter(due_on__gte=start, due_on__lte=end).exclude(
-        status="open"
+    """Share (percent) of promises due in the period that were broken or only partly kept."""
+    promises = Promise.objects.filter(due_on__gte=start, due_on__lte=end).exclude(
+        status=Promise.Status.OPEN
     )
     if dealers is not None:
         promises = promises.filter(dealer__in=dealers)
     row = promises.aggregate(
-        decided=Count("pk"), broken=Count("pk", filter=Q(status__in=["broken", "partly_kept"]))
+        decided=Count("pk"),
+        broken=Count(
+            "pk", filter=Q(status__in=[Promise.Status.BROKEN, Promise.Status.PARTLY_KEPT])
+        ),
     )
     if not row["decided"]:
         return None
     return two_places(Decimal(row["broken"]) * 100 / row["decided"])
 
 
-__all__ = ["ZERO", "kpi_report", "two_places"]
+__all__ = ["kpi_report", "two_places"]

@@ -32,8 +32,7 @@ from dunning.figures import CreditStatus, facts_for, risk_class
 from dunning.figures import credit_status as credit_status_of
 from dunning.models import CollectionPolicy
 from receivables.allocation import reallocate_dealers
-from receivables.models import ZERO, Dealer, Order, OrderLine, Payment
-from receivables.reports import CENT
+from receivables.models import CENT, ZERO, Dealer, Order, OrderLine, Payment
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
