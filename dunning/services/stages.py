@@ -10,7 +10,7 @@ from django.db import transaction
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from dunning.figures import DealerFacts, facts_for
-from dunning.models import CollectionAccount, CollectionPolicy, Escalation, StageChange
+from dunning.models import CollectionAccount, Escalation, StageChange, refusal_of
 from dunning.services.common import check_choice, check_text, require, stamp
 from dunning.services.errors import (
     InvalidInput,
@@ -54,17 +54,7 @@ def why_not(account: CollectionAccount, verb: str) -> str:
         target = targets.pop() if len(targets) == 1 else verb
         return f"an account in {stage} cannot move to {target}"
     unmet = [c for c in meta.get_transition(stage).conditions if not c(account)]
-    if not unmet:
-        return ""
-    reasons = {
-        "_is_past_due": "nothing is past due",
-        "_has_nothing_overdue": "something is still past due",
-        "_is_due_for_soft": (
-            "the oldest overdue order is not yet "
-            f"{CollectionPolicy.current().soft_after_days} days past due"
-        ),
-    }
-    return "; ".join(reasons.get(c.__name__, c.__name__.strip("_")) for c in unmet)
+    return "; ".join(refusal_of(c, account) for c in unmet)
 
 
 def can_move(account: CollectionAccount, verb: str) -> bool:

@@ -1,0 +1,74 @@
+"""Letters to dealers and the interest charged after a written notice."""
+
+from __future__ import annotations
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from receivables.models import ZERO, Dealer, Order
+
+
+class Letter(models.Model):
+    """A letter due to a dealer. The sweep records it; rendering to PDF fills `pdf` and
+    `sha256` once, so every download is the same bytes."""
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        RECONCILIATION = "reconciliation", "Reconciliation"
+        INTEREST_NOTICE = "interest_notice", "Interest notice"
+        FINAL_DEMAND = "final_demand", "Final demand"
+
+    dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="letters")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    level = models.PositiveSmallIntegerField(default=1)
+    issued_on = models.DateField(help_text="Business date")
+    cycle_started_on = models.DateField(
+        null=True, blank=True, help_text="The overdue episode this letter belongs to"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    interest_rate_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    deadline = models.DateField(null=True, blank=True, help_text="Pay by; interest runs after")
+    created_at = models.DateTimeField(auto_now_add=True)
+    pdf = models.FileField(upload_to="letters/%Y/%m/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealer", "kind", "level", "cycle_started_on"],
+                name="letter_once_per_level_and_cycle",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.level} to {self.dealer_id}"
+
+
+class InterestCharge(models.Model):
+    """Interest posted after a written notice's deadline. It is also an `Order` line of
+    the ledger (kind interest), so payments settle it like any other item."""
+
+    notice = models.ForeignKey(Letter, on_delete=models.PROTECT, related_name="interest_charges")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="interest_charge")
+    period_from = models.DateField()
+    period_to = models.DateField()
+    principal = models.DecimalField(max_digits=14, decimal_places=2)
+    rate_percent = models.DecimalField(max_digits=5, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-period_to"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "period_to"], name="interest_once_per_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Interest {self.period_from}..{self.period_to} on {self.notice_id}"

@@ -1,0 +1,66 @@
+"""The collection policy: the rules of collection as data that managers edit (versioned)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class CollectionPolicy(models.Model):
+    """The rules of collection, as data managers edit in the admin (versioned).
+
+    There is one policy, row 1; `CollectionPolicy.current()` returns it, created with
+    the defaults of the collection practice on first use.
+    """
+
+    grace_days = models.PositiveIntegerField(default=0)
+    reminder_level1_days = models.PositiveIntegerField(default=7)
+    reminder_level2_days = models.PositiveIntegerField(default=21)
+    final_demand_days = models.PositiveIntegerField(
+        default=45, help_text="Final demand with the written interest notice"
+    )
+    notice_deadline_days = models.PositiveIntegerField(
+        default=14, help_text="Days the interest notice gives before interest runs"
+    )
+    soft_after_days = models.PositiveIntegerField(default=30)
+    hard_proposal_days = models.PositiveIntegerField(default=60)
+    broken_promises_for_hard = models.PositiveIntegerField(default=2)
+    broken_promise_window_days = models.PositiveIntegerField(default=90)
+    interest_rate_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("12.00"), help_text="Per year"
+    )
+    interest_posting_days = models.PositiveIntegerField(
+        default=30, help_text="Interest is posted as a ledger line at most this often"
+    )
+    limitation_years = models.PositiveIntegerField(default=3)
+    limitation_warning_days = models.PositiveIntegerField(default=90)
+    calls_per_day = models.PositiveIntegerField(default=1)
+    calls_per_week = models.PositiveIntegerField(default=3)
+    quiet_until = models.TimeField(default=dt.time(8, 0), help_text="No calls before")
+    quiet_from = models.TimeField(default=dt.time(20, 0), help_text="No calls from")
+    no_calls_on_sundays = models.BooleanField(default=True)
+    no_calls_on_holidays = models.BooleanField(default=True)
+    suggested_from = models.TimeField(default=dt.time(15, 0))
+    suggested_to = models.TimeField(default=dt.time(17, 0))
+    lunch_from = models.TimeField(default=dt.time(11, 45), help_text="Never suggest from")
+    lunch_to = models.TimeField(default=dt.time(14, 0), help_text="Never suggest until")
+    # Risk classes by age of the oldest overdue order (DOMAIN.md line 4).
+    quasi_bad_after_days = models.PositiveIntegerField(default=90)
+    bad_after_days = models.PositiveIntegerField(default=365)
+    dead_after_days = models.PositiveIntegerField(default=730)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name_plural = "collection policy"
+
+    def __str__(self) -> str:
+        return "Collection policy"
+
+    @classmethod
+    def current(cls) -> CollectionPolicy:
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy
