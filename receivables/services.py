@@ -14,7 +14,6 @@ collection team keeps in the application (a collector, a dispute).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,7 +31,8 @@ from dunning.figures import CreditStatus, facts_for, risk_class
 from dunning.figures import credit_status as credit_status_of
 from dunning.models import CollectionPolicy
 from receivables.allocation import reallocate_dealers
-from receivables.models import CENT, ZERO, Dealer, Order, OrderLine, Payment
+from receivables.models import ZERO, Dealer, Order, OrderLine, Payment
+from receivables.validation import country_problem, currency_problem, money_problem
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -44,23 +44,6 @@ class _Keep(Enum):
 
 KEEP: Final = _Keep.KEEP
 Keep = Literal[_Keep.KEEP]
-
-# ISO 3166-1 alpha-2, the officially assigned codes.
-_ISO_3166_ALPHA_2 = """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
-    BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ
-    DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP
-    GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG
-    KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML
-    MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE
-    PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
-    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM
-    US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-"""
-COUNTRY_CODES: Final = frozenset(_ISO_3166_ALPHA_2.split())
-CURRENCY_PATTERN: Final = re.compile(r"^[A-Z]{3}$")
-# What DecimalField(max_digits=14, decimal_places=2) can hold.
-MONEY_LIMIT: Final = Decimal("1000000000000")
 
 
 def business_today() -> dt.date:
@@ -138,12 +121,9 @@ def _check_amount(
 ) -> None:
     if value is None:
         return
-    if not value.is_finite() or abs(value) >= MONEY_LIMIT:
-        errors[field] = f"Must be a number below {MONEY_LIMIT}."
-    elif value != value.quantize(CENT):
-        errors[field] = "Use at most two decimal places."
-    elif value < 0 or (value == 0 and not zero_allowed):
-        errors[field] = "Must be zero or more." if zero_allowed else "Must be more than zero."
+    problem = money_problem(value, zero_allowed=zero_allowed)
+    if problem:
+        errors[field] = f"The amount {problem}."
 
 
 def _raise_if(errors: dict[str, str]) -> None:
@@ -178,10 +158,11 @@ def upsert_dealer(
         "country": country.upper(),
         "currency": currency.upper(),
     }
-    if values["country"] not in COUNTRY_CODES:
-        errors["country"] = f"'{country}' is not an ISO 3166 alpha-2 country code."
-    if not CURRENCY_PATTERN.match(values["currency"]):
-        errors["currency"] = f"'{currency}' is not an ISO 4217 currency code."
+    for field in ("country", "currency"):
+        check = country_problem if field == "country" else currency_problem
+        problem = check(values[field])
+        if problem:
+            errors[field] = problem[0].upper() + problem[1:] + "."
     optional = {
         "address": address,
         "language": language,

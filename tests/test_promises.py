@@ -133,12 +133,12 @@ def test_business_today_follows_berlin_across_the_autumn_change(time_machine: An
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("0", "more than 0.00"),
-        ("-10.00", "more than 0.00"),
-        ("10.005", "At most two decimals"),
+        ("0", "must be more than 0"),
+        ("-10.00", "must be more than 0"),
+        ("10.005", "has more than 2 decimals"),
         ("1000000000000.00", "too large"),
-        ("NaN", "Not an amount"),
-        ("ten", "Not an amount"),
+        ("NaN", "is not a finite number"),
+        ("ten", "not an amount"),
     ],
 )
 def test_bad_amounts_are_refused(amount: str, message: str, dealer: Any, collector: Any) -> None:

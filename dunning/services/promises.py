@@ -16,12 +16,11 @@ from dunning.models import InstallmentPlan, Promise
 from dunning.services.common import check_text, require, stamp
 from dunning.services.errors import InvalidInput
 from receivables.models import Dealer
+from receivables.validation import CENT, money_problem
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-# Largest amount a DecimalField(max_digits=14, decimal_places=2) holds.
-MAX_AMOUNT = Decimal("999999999999.99")
 DECIDED = [Promise.Status.KEPT, Promise.Status.PARTLY_KEPT, Promise.Status.BROKEN]
 
 
@@ -29,16 +28,11 @@ def check_amount(field: str, value: Any) -> Decimal:
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError, TypeError):
-        raise InvalidInput(field, "Not an amount.") from None
-    if not amount.is_finite():
-        raise InvalidInput(field, "Not an amount.")
-    if amount <= 0:
-        raise InvalidInput(field, "The amount must be more than 0.00.")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput(field, "At most two decimals.")
-    if amount > MAX_AMOUNT:
-        raise InvalidInput(field, "The amount is too large.")
-    return amount.quantize(Decimal("0.01"))
+        raise InvalidInput(field, "This is not an amount.") from None
+    problem = money_problem(amount)
+    if problem:
+        raise InvalidInput(field, f"The amount {problem}.")
+    return amount.quantize(CENT)
 
 
 def check_due_on(field: str, due_on: dt.date, today: dt.date) -> None:

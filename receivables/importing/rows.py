@@ -9,16 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from receivables.importing.files import Cell, Reporter
 from receivables.models import ZERO, Payment
+from receivables.validation import (
+    CENT,
+    MAX_MONEY,
+    country_problem,
+    currency_problem,
+    money_problem,
+)
 
-CENT = Decimal("0.01")
-# DecimalField(max_digits=14, decimal_places=2).
-MAX_AMOUNT = Decimal("999999999999.99")
 MAX_DAYS = 2_147_483_647  # PositiveIntegerField
 
 
@@ -90,8 +95,6 @@ def check_header(kind: str, header: list[str], line: int, report: Reporter) -> l
     return columns if ok else None
 
 
-COUNTRY = re.compile(r"[A-Z]{2}")
-CURRENCY = re.compile(r"[A-Z]{3}")
 AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d{1,2}")
 TRUE_WORDS = {"true", "yes", "1"}
@@ -137,10 +140,12 @@ class Row:
             return ""
         return value
 
-    def pattern(self, column: str, regex: re.Pattern[str], expected: str) -> str:
+    def code(self, column: str, problem_of: Callable[[str], str]) -> str:
+        """A required code checked by one of `receivables.validation`'s checks."""
         value = self.text(column, max_length=200, required=True)
-        if value and not regex.fullmatch(value):
-            self.fail(column, f"{value!r} is not {expected}")
+        problem = problem_of(value) if value else ""
+        if problem:
+            self.fail(column, problem)
         return value
 
     def date(self, column: str) -> dt.date | None:
@@ -162,8 +167,9 @@ class Row:
         except ValueError as exc:
             self.fail(column, str(exc))
             return None
-        if amount < 0 or (amount == 0 and not zero_ok):
-            self.fail(column, f"{amount} must be {'0 or more' if zero_ok else 'more than 0'}")
+        problem = money_problem(amount, zero_allowed=zero_ok)
+        if problem:
+            self.fail(column, f"{amount} {problem}")
             return None
         return amount
 
@@ -248,7 +254,7 @@ def _parse_money(value: Cell) -> Decimal:
             amount = Decimal(text)
         except InvalidOperation as exc:
             raise ValueError(f"{value!r} is not an amount") from exc
-    if abs(amount) > MAX_AMOUNT:
+    if abs(amount) > MAX_MONEY:
         raise ValueError(f"{value!r} is too large")
     if amount != amount.quantize(CENT):
         raise ValueError(f"{value!r} has more than 2 decimals")
@@ -259,8 +265,8 @@ def clean_dealer(row: Row) -> Record:
     fields: dict[str, Any] = {
         "code": row.text("code", max_length=40, required=True),
         "name": row.text("name", max_length=200, required=True),
-        "country": row.pattern("country", COUNTRY, "an ISO 3166 alpha-2 code such as DE"),
-        "currency": row.pattern("currency", CURRENCY, "a currency code such as EUR"),
+        "country": row.code("country", country_problem),
+        "currency": row.code("currency", currency_problem),
     }
     for column, max_length in (("address", 10_000), ("region", 100), ("phone", 40)):
         if row.has(column):
