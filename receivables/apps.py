@@ -3,9 +3,9 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_roles(sender: AppConfig, **kwargs: object) -> None:
-    from receivables.roles import sync_role_groups
+    from receivables.roles import ROLE_PERMISSIONS, sync_role_groups
 
-    sync_role_groups()
+    sync_role_groups("receivables", ROLE_PERMISSIONS)
 
 
 class ReceivablesConfig(AppConfig):

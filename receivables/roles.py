@@ -1,9 +1,10 @@
 """Roles are Django groups carrying model permissions; this module names them and says
-which permissions each one gets. Scoping rows to a user lives in
+which ledger permissions each one gets (the workflow's are in `dunning.roles`). Scoping rows to a user lives in
 `DealerQuerySet.visible_to`, which reads the role from here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -29,74 +30,18 @@ def _perms(app: str, models: list[str], actions: list[str]) -> list[str]:
     return [f"{app}.{action}_{model}" for model in models for action in actions]
 
 
-# The collection workflow's models (app "dunning").
-_WORKFLOW = [
-    "collectionpolicy",
-    "collectionaccount",
-    "stagechange",
-    "evidence",
-    "escalation",
-    "installmentplan",
-    "promise",
-    "excuse",
-    "contactlog",
-    "task",
-    "dealerevent",
-    "alert",
-    "letter",
-    "interestcharge",
-    "sweepbatch",
-]
-# What a collector works with in the field (alerts and sweep batches are the managers').
-_FIELD_WORK = [m for m in _WORKFLOW if m not in ("alert", "sweepbatch")]
-# What an agency sees of the accounts placed with it.
-_AGENCY_VIEW = [
-    "collectionaccount",
-    "stagechange",
-    "installmentplan",
-    "promise",
-    "excuse",
-    "contactlog",
-    "letter",
-]
-
-# Permissions per role, as "app_label.codename". Other apps extend this mapping.
+# Ledger permissions per role, as "app_label.codename". The workflow's are in
+# `dunning.roles`; each app syncs its own (`sync_role_groups`).
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
-    Role.MANAGER: [
-        *_perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
-        *_perms("dunning", _WORKFLOW, ["view", "add", "change"]),
-        "dunning.decide_escalation",
-        "dunning.override_credit_hold",
-    ],
-    Role.FINANCE: [
-        *_perms("receivables", _LEDGER, ["view", "add", "change"]),
-        *_perms("dunning", _WORKFLOW, ["view"]),
-        "dunning.add_letter",
-    ],
-    Role.AUDITOR: [
-        *_perms("receivables", _LEDGER, ["view"]),
-        *_perms("dunning", _WORKFLOW, ["view"]),
-    ],
+    Role.MANAGER: _perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
+    Role.FINANCE: _perms("receivables", _LEDGER, ["view", "add", "change"]),
+    Role.AUDITOR: _perms("receivables", _LEDGER, ["view"]),
     Role.COLLECTOR: [
         *_perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
         "receivables.add_contact",
         "receivables.change_contact",
-        *_perms("dunning", _FIELD_WORK, ["view"]),
-        *_perms(
-            "dunning",
-            ["promise", "installmentplan", "contactlog", "escalation", "evidence", "dealerevent"],
-            ["add"],
-        ),
-        "dunning.change_task",
-        # The assessment (cause, ability and willingness) is the collector's call; the
-        # stage is protected and the credit-hold override needs its own permission.
-        "dunning.change_collectionaccount",
     ],
-    Role.AGENCY: [
-        *_perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
-        *_perms("dunning", _AGENCY_VIEW, ["view"]),
-        "dunning.add_contactlog",
-    ],
+    Role.AGENCY: _perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
 }
 
 
@@ -119,16 +64,22 @@ def role_of(user: User | AnonymousUser) -> Role | None:
     return role
 
 
-def sync_role_groups() -> None:
-    """Create the role groups and give them exactly their permissions (idempotent)."""
+def sync_role_groups(app_label: str, permissions: Mapping[Role, list[str]]) -> None:
+    """Create the role groups and give each exactly the permissions of `app_label` that
+    `permissions` lists, leaving other apps' permissions as they are (idempotent)."""
     from django.contrib.auth.models import Group, Permission
 
     known = {
         f"{app_label}.{codename}": pk
-        for pk, app_label, codename in Permission.objects.values_list(
-            "pk", "content_type__app_label", "codename"
-        )
+        for pk, codename in Permission.objects.filter(
+            content_type__app_label=app_label
+        ).values_list("pk", "codename")
     }
-    for role, perms in ROLE_PERMISSIONS.items():
+    for role in Role:
         group, _ = Group.objects.get_or_create(name=role.value)
-        group.permissions.set([known[p] for p in perms if p in known])
+        wanted = {known[p] for p in permissions.get(role, []) if p in known}
+        current = set(
+            group.permissions.filter(content_type__app_label=app_label).values_list("pk", flat=True)
+        )
+        group.permissions.remove(*(current - wanted))
+        group.permissions.add(*(wanted - current))
