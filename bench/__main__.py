@@ -1,18 +1,32 @@
 """`make bench`: the ledger and the sweep at the scale of a real book, on PostgreSQL.
 
-Scales IBM's late-payment sample (../shared/data) to 1,001,196 orders of 20,300 dealers
-by cloning each customer 203 times and each invoice twice (two years apart), shifting
-dates so that the book ends on BENCH_DATE, and leaving some clones' recent invoices
-unpaid so that every aging bucket has something in it. Then measures:
+Scales IBM's late-payment sample (tests/data/ibm-late-payments.csv, kept in the repository;
+tests/data/README.md says where it comes from) to 1,001,196 orders of 20,300 dealers by
+cloning each customer 203 times and each invoice twice (two years apart), shifting dates
+so that the book ends on BENCH_DATE, and leaving some clones' recent invoices unpaid so
+that every aging bucket has something in it. Then measures:
 
 - the import (`import_ledger` as a subprocess): rows per second and peak memory;
 - the aging report through the API next to one hand-written SQL query computing the same
   buckets on the same database, as a ratio from the same run;
 - the dealer endpoint's latency and query count;
-- the daily sweep over all dealers: time and query count.
+- the daily sweep over all dealers: time and query count of three mornings, measured by
+  bench/sweep_probe.py in a subprocess (after `manage.py migrate` of this tree).
 
 Results are appended to docs/BENCHMARKS.md with the machine and the date.
-Options: --clones N (default 203), --skip-import (reuse the loaded database).
+
+Options:
+  --clones N       clones of each IBM customer (default 203)
+  --skip-import    reuse the loaded database (it is still migrated to this tree)
+  --no-write       print the report only, do not append it to docs/BENCHMARKS.md
+  --sweep-only     measure the sweep only, not the API
+  --baseline REV   also sweep a git revision (HEAD~5, a commit id) on the same database
+                   in the same run, before this tree, and show both side by side. REV is
+                   checked out with `git worktree add --detach var/bench/baseline-<sha>`
+                   (reused when present) and measured by this tree's sweep_probe.py, so
+                   REV needs no bench code of its own; its code must run on this tree's
+                   schema (it ignores tables and columns it does not know).
+The database is BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/receivables_bench).
 """
 
 from __future__ import annotations
@@ -20,6 +34,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import os
 import platform
 import resource
@@ -31,7 +46,8 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-IBM = ROOT.parent / "shared" / "data" / "ibm-late-payments.csv"
+IBM = ROOT / "tests" / "data" / "ibm-late-payments.csv"
+PROBE = ROOT / "bench" / "sweep_probe.py"
 WORK = ROOT / "var" / "bench"
 BENCH_DATE = dt.date(2026, 11, 20)
 DEFAULT_DB = "postgres://root@127.0.0.1:5432/receivables_bench"
@@ -105,6 +121,15 @@ def reset_database(url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
 
 
 def run_import(paths: dict[str, Path], env: dict[str, str]) -> dict:
@@ -228,51 +253,64 @@ def measure_api() -> dict:
     }
 
 
-def measure_sweep() -> dict:
+def probe_env(tree: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONPATH": str(tree),
+    }
+
+
+def measure_sweep(tree: Path = ROOT) -> dict:
     """The sweep on three mornings: the first one the workflow ever sees (every overdue
     dealer gets an account, moves and letters), an ordinary next day, and that same day
-    run again (which must do nothing)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from dunning.models import (
-        Alert,
-        CollectionAccount,
-        Escalation,
-        Letter,
-        StageChange,
-        SweepBatch,
-        Task,
+    run again (which must do nothing). Measured by bench/sweep_probe.py of this tree, run
+    in `tree` (this one or a baseline's checkout) on the same database and Python."""
+    proc = subprocess.run(
+        [sys.executable, str(PROBE), "--date", BENCH_DATE.isoformat()],
+        cwd=tree,
+        env=probe_env(tree),
+        capture_output=True,
+        text=True,
     )
-    from dunning.sweep import run_sweep
-    from receivables.models import Dealer
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise SystemExit(f"the sweep probe failed in {tree}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if Path(result.pop("tree")) != tree.resolve():
+        raise SystemExit(f"the sweep probe measured another tree than {tree}: {result}")
+    return result
 
-    # Start from a book the workflow has never seen, so that every run measures the same.
-    for model in (StageChange, Escalation, Letter, Alert, Task, SweepBatch, CollectionAccount):
-        model.objects.all().delete()
 
-    def timed(day: dt.date) -> tuple[float, int]:
-        with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
-            run_sweep(today=day)
-            seconds = time.perf_counter() - started
-        return seconds, len(queries)
+def git(*args: str) -> str:
+    proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
 
-    first_s, first_q = timed(BENCH_DATE - dt.timedelta(days=1))
-    day_s, day_q = timed(BENCH_DATE)
-    again_s, again_q = timed(BENCH_DATE)
-    return {
-        "dealers": Dealer.objects.count(),
-        "batches": SweepBatch.objects.filter(business_date=BENCH_DATE).count(),
-        "first_s": first_s,
-        "first_queries": first_q,
-        "seconds": day_s,
-        "queries": day_q,
-        "second_run_s": again_s,
-        "second_run_queries": again_q,
-        "moves": StageChange.objects.count(),
-        "letters": Letter.objects.count(),
-    }
+
+def resolve(rev: str) -> tuple[str, str]:
+    """The full and the short commit id of a git revision."""
+    sha = git("rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
+    return sha, git("rev-parse", "--short", sha)
+
+
+def baseline_tree(sha: str, short: str) -> Path:
+    """Check the commit out under var/bench/baseline-<short sha>, or reuse that checkout."""
+    tree = WORK / f"baseline-{short}"
+    if tree.exists():
+        checked_out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=tree, capture_output=True, text=True
+        ).stdout.strip()
+        if checked_out != sha:
+            raise SystemExit(f"{tree} exists but is not a checkout of {sha}: remove it")
+        return tree
+    WORK.mkdir(parents=True, exist_ok=True)
+    # A checkout deleted by hand (make clean) stays registered: add it again with --force.
+    registered = f"worktree {tree}" in git("worktree", "list", "--porcelain").splitlines()
+    force = ["--force"] if registered else []
+    git("worktree", "add", *force, "--detach", str(tree), sha)
+    return tree
 
 
 def machine() -> str:
@@ -301,27 +339,34 @@ def main() -> None:
     parser.add_argument("--clones", type=int, default=203)
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    parser.add_argument("--sweep-only", action="store_true", help="skip the API measurements")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also measure the sweep of this git revision, on the same database",
+    )
     args = parser.parse_args()
 
     url = os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_DB)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Resolved before the import, so that a bad revision fails at once, not after the load.
+    baseline = resolve(args.baseline) if args.baseline else None
 
     results: dict = {}
     if not args.skip_import:
         print(f"generating {args.clones} clones of the IBM ledger ...", flush=True)
         paths = generate(args.clones)
         reset_database(url)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+        migrate(env)
         print("importing ...", flush=True)
         results["import"] = run_import(paths, env)
         print(results["import"], flush=True)
+    else:
+        # A database loaded by older code gets this tree's tables; a baseline's older
+        # code ignores the tables and columns it does not know.
+        migrate(env)
 
     import django
 
@@ -334,9 +379,26 @@ def main() -> None:
 
     results["scale"] = {"dealers": Dealer.objects.count(), "orders": Order.objects.count()}
     print(results["scale"], flush=True)
-    print("measuring the API ...", flush=True)
-    results["api"] = measure_api()
-    print(results["api"], flush=True)
+    if not args.sweep_only:
+        print("measuring the API ...", flush=True)
+        results["api"] = measure_api()
+        print(results["api"], flush=True)
+    if baseline is not None:
+        sha, short = baseline
+        tree = baseline_tree(sha, short)
+        # Emptied by this tree's code first: the baseline's may not know every table
+        # that refers to the workflow's (its delete would then break a foreign key).
+        from bench.sweep_probe import clear_workflow
+
+        clear_workflow()
+        print(f"sweeping with the baseline {args.baseline} ({short}) in {tree} ...", flush=True)
+        results["baseline"] = {
+            "rev": args.baseline,
+            "commit": sha,
+            "sha": short,
+            "sweep": measure_sweep(tree),
+        }
+        print(results["baseline"], flush=True)
     print("sweeping ...", flush=True)
     results["sweep"] = measure_sweep()
     print(results["sweep"], flush=True)
@@ -359,50 +421,102 @@ repeated.
 """
 
 
+def change(before: float, after: float) -> str:
+    if before == 0:
+        return "n/a" if after else "0%"
+    return f"{(after - before) / before * 100:+.0f}%"
+
+
 def render(results: dict, machine_line: str) -> str:
     lines = [f"## {dt.datetime.now():%Y-%m-%d %H:%M} on {machine_line}", ""]
     scale = results["scale"]
     lines.append(f"Book: {scale['dealers']:,} dealers, {scale['orders']:,} orders.")
     lines.append("")
-    lines.append("| measure | result |")
-    lines.append("|---|---|")
+    rows = []
     if "import" in results:
         imp = results["import"]
-        lines.append(
+        rows.append(
             f"| import_ledger, {imp['rows']:,} rows (dealers, orders, payments) | "
             f"{imp['seconds']:.0f} s, {imp['rate']:,.0f} rows/s, "
             f"peak memory {imp['peak_mib']:.0f} MiB |"
         )
-    api = results["api"]
-    lines.append(
-        "| aging report through the API (`GET /api/v1/reports/aging`) | "
-        f"{api['aging_api_s']:.3f} s |"
-    )
-    lines.append(f"| the same buckets in one hand-written SQL query | {api['aging_sql_s']:.3f} s |")
-    lines.append(f"| ratio API / raw SQL | {api['ratio']:.2f}x |")
-    lines.append(
-        "| `GET /api/v1/dealers/{code}`, 50 random dealers | "
-        f"median {api['dealer_median_ms']:.1f} ms, p95 {api['dealer_p95_ms']:.1f} ms, "
-        f"{', '.join(map(str, api['dealer_queries']))} queries |"
-    )
+    api = results.get("api")
+    if api:
+        rows.append(
+            "| aging report through the API (`GET /api/v1/reports/aging`) | "
+            f"{api['aging_api_s']:.3f} s |"
+        )
+        rows.append(
+            f"| the same buckets in one hand-written SQL query | {api['aging_sql_s']:.3f} s |"
+        )
+        rows.append(f"| ratio API / raw SQL | {api['ratio']:.2f}x |")
+        rows.append(
+            "| `GET /api/v1/dealers/{code}`, 50 random dealers | "
+            f"median {api['dealer_median_ms']:.1f} ms, p95 {api['dealer_p95_ms']:.1f} ms, "
+            f"{', '.join(map(str, api['dealer_queries']))} queries |"
+        )
     sweep = results["sweep"]
-    lines.append(
-        f"| daily sweep, first morning the workflow sees ({sweep['dealers']:,} dealers, "
-        f"{sweep['batches']} batches; {sweep['moves']:,} stage moves and "
-        f"{sweep['letters']:,} letters over both days) | "
-        f"{sweep['first_s']:.1f} s, {sweep['first_queries']:,} queries |"
-    )
-    lines.append(
-        f"| daily sweep, the next morning | {sweep['seconds']:.1f} s, "
-        f"{sweep['queries']:,} queries |"
-    )
-    lines.append(
-        f"| the same morning swept again | {sweep['second_run_s']:.2f} s, "
-        f"{sweep['second_run_queries']} queries, nothing written |"
-    )
-    lines.append("")
-    lines.append(f"Aging total on {BENCH_DATE}: {api['aging_total']}.")
+    if "baseline" not in results:
+        rows.append(
+            f"| daily sweep, first morning the workflow sees ({sweep['dealers']:,} dealers, "
+            f"{sweep['batches']} batches; {sweep['moves']:,} stage moves and "
+            f"{sweep['letters']:,} letters over both days) | "
+            f"{sweep['first_s']:.1f} s, {sweep['first_queries']:,} queries |"
+        )
+        rows.append(
+            f"| daily sweep, the next morning | {sweep['seconds']:.1f} s, "
+            f"{sweep['queries']:,} queries |"
+        )
+        rows.append(
+            f"| the same morning swept again | {sweep['second_run_s']:.2f} s, "
+            f"{sweep['second_run_queries']} queries, nothing written |"
+        )
+    if rows:
+        lines += ["| measure | result |", "|---|---|", *rows]
+    if "baseline" in results:
+        if rows:
+            lines.append("")
+        lines += render_sweep_against_baseline(results["baseline"], sweep)
+    if api:
+        lines.append("")
+        lines.append(f"Aging total on {BENCH_DATE}: {api['aging_total']}.")
     return "\n".join(lines) + "\n"
+
+
+def render_sweep_against_baseline(baseline: dict, sweep: dict) -> list[str]:
+    """The three mornings of the baseline and of this tree, on the same database."""
+    base = baseline["sweep"]
+    rev, short = baseline["rev"], baseline["sha"]
+    is_id = baseline["commit"].startswith(rev.lower())
+    label = f"baseline ({short})" if is_id else f"baseline ({rev}, {short})"
+    lines = [
+        f"Daily sweep over {sweep['dealers']:,} dealers ({sweep['batches']} batches), "
+        "the baseline first, then this tree, on the same database in the same run:",
+        "",
+        f"| daily sweep | {label} | this tree | change |",
+        "|---|---|---|---|",
+    ]
+    mornings = [
+        ("first morning the workflow sees", "first_s", "first_queries", 1),
+        ("the next morning", "seconds", "queries", 1),
+        ("the same morning swept again", "second_run_s", "second_run_queries", 2),
+    ]
+    for title, seconds, queries, places in mornings:
+        lines.append(
+            f"| {title} "
+            f"| {base[seconds]:.{places}f} s, {base[queries]:,} queries "
+            f"| {sweep[seconds]:.{places}f} s, {sweep[queries]:,} queries "
+            f"| {change(base[seconds], sweep[seconds])} time, "
+            f"{change(base[queries], sweep[queries])} queries |"
+        )
+    lines.append(
+        "| written over both days "
+        f"| {base['moves']:,} stage moves, {base['letters']:,} letters "
+        f"| {sweep['moves']:,} stage moves, {sweep['letters']:,} letters "
+        f"| {change(base['moves'], sweep['moves'])} moves, "
+        f"{change(base['letters'], sweep['letters'])} letters |"
+    )
+    return lines
 
 
 if __name__ == "__main__":

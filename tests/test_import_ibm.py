@@ -17,8 +17,8 @@ from django.core.management import call_command
 from receivables.models import AGING_BUCKETS, Order
 from receivables.reports import kpi_report
 
-# The repository's parent directory holds shared/ (API.md, data/).
-IBM_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ibm-late-payments.csv"
+# Kept in the repository (tests/data/README.md says where it comes from).
+IBM_CSV = Path(__file__).resolve().parent / "data" / "ibm-late-payments.csv"
 
 # Any fixed ISO alpha-2 code for each of the file's five numeric country codes.
 COUNTRIES = {"391": "DE", "406": "FR", "770": "NL", "818": "AT", "897": "PL"}
@@ -30,10 +30,7 @@ AGING_DAYS = [
 ]
 KPI_START, KPI_END = dt.date(2013, 1, 1), dt.date(2013, 12, 31)
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not IBM_CSV.exists(), reason=f"IBM sample not found at {IBM_CSV}"),
-]
+pytestmark = pytest.mark.django_db
 
 
 def us_date(text: str) -> dt.date:
@@ -41,6 +38,8 @@ def us_date(text: str) -> dt.date:
 
 
 def raw_rows() -> list[dict[str, str]]:
+    # Never skipped: without the file the tests fail and say where it should be.
+    assert IBM_CSV.is_file(), f"IBM sample missing at {IBM_CSV} (see tests/data/README.md)"
     with IBM_CSV.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
