@@ -1,29 +1,21 @@
-"""Collection pages: the collector's worklist, the collection panel of a dealer, the
-escalation queue, follow-up tasks and the managers' alerts.
-
-Every page starts from `Dealer.objects.visible_to(request.user)`, so a dealer outside the
-user's portfolio is a 404. Changes go through `dunning.services`; the views only turn a
-refusal into the right answer: a form error for `InvalidInput`, a 403 page for
-`PermissionDenied`, a message for a conflict (somebody was faster), never a 500.
-"""
+"""The collection panel of one dealer: the page, and the forms on it that record a
+promise, a plan, a contact, an escalation request, a danger sign, evidence, the
+assessment and a credit hold override. Each form posts to its own view, which answers
+with a redirect back to its part of the page, or the page again with the errors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import Count
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from dunning import services
@@ -34,50 +26,30 @@ from dunning.forms import (
     ContactForm,
     CreditOverrideForm,
     DealerEventForm,
-    DecisionForm,
-    EscalationFilterForm,
     EscalationRequestForm,
     EvidenceForm,
     InstallmentFormSet,
     PlanNoteForm,
     PromiseForm,
-    TaskDoneForm,
-    WorklistFilterForm,
 )
 from dunning.models import (
-    MANAGER_PERMISSION,
-    Alert,
     CollectionAccount,
     CollectionPolicy,
     ContactLog,
-    Escalation,
     Evidence,
     Excuse,
     Promise,
     RiskClass,
     Stage,
-    Task,
 )
-from dunning.worklist import build_worklist, call_permission_for
+from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
+from dunning.worklist import call_permission_for
 from receivables.models import Dealer
-from receivables.roles import Role, role_of
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
-ESCALATIONS_PER_PAGE = 25
-TASKS_PER_PAGE = 50
-ALERTS_PER_PAGE = 50
 TIMELINE_LIMIT = 50
 RECENT_CONTACTS = 20
 RECENT_PROMISES = 30
 TOP_EXCUSES = 5
-
-
-class AuthenticatedHttpRequest(HttpRequest):
-    """What `@login_required` guarantees: the user is a real one."""
-
-    user: User
 
 
 def _get_dealer_for_user(request: AuthenticatedHttpRequest, code: str) -> Dealer:
@@ -88,60 +60,6 @@ def _get_dealer_for_user(request: AuthenticatedHttpRequest, code: str) -> Dealer
 def _collection_url(dealer: Dealer, anchor: str = "") -> str:
     url = reverse("collection", args=[dealer.code])
     return f"{url}#{anchor}" if anchor else url
-
-
-def _is_fragment_request(request: AuthenticatedHttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
-
-
-def _forbidden(request: AuthenticatedHttpRequest, message: str, *, back: str = "") -> HttpResponse:
-    return render(request, "dunning/forbidden.html", {"message": message, "back": back}, status=403)
-
-
-def _put_error_on_form(form: forms.BaseForm, error: services.InvalidInput) -> None:
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
-
-
-# The worklist
-
-
-@login_required
-def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
-    today = services.business_today()
-    user = request.user
-    filter_form = None
-    collector_id = None
-    if role_of(user) != Role.COLLECTOR:
-        filter_form = WorklistFilterForm(
-            request.GET or None, dealers=Dealer.objects.visible_to(user)
-        )
-        if filter_form.is_valid():
-            collector_id = filter_form.cleaned_data["collector"]
-    work = build_worklist(
-        user,
-        today=today,
-        now=timezone.now(),
-        collector_id=collector_id,
-        page_number=request.GET.get("page"),
-    )
-    context = {
-        "work": work,
-        "page": work.page,
-        "page_range": list(work.page.paginator.get_elided_page_range(work.page.number)),
-        "filter_form": filter_form,
-        "today": today,
-    }
-    template = (
-        "dunning/_worklist_table.html" if _is_fragment_request(request) else "dunning/worklist.html"
-    )
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-# The collection panel of one dealer
 
 
 def _panel_forms(dealer: Dealer, today: Any, now: Any) -> dict[str, Any]:
@@ -246,9 +164,9 @@ def _submit(
             if place_error is not None:
                 place_error(error)
             else:
-                _put_error_on_form(main, error)
+                put_error_on_form(main, error)
         except PermissionDenied as error:
-            return _forbidden(request, str(error), back=_collection_url(dealer))
+            return forbidden(request, str(error), back=_collection_url(dealer))
         except (services.WorkflowConflict, services.TransitionNotAllowed) as error:
             messages.error(request, str(error))
             return redirect(_collection_url(dealer, anchor))
@@ -314,11 +232,11 @@ def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         parts = error.field.split(".")
         rows = formset.filled_forms()
         if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
-            _put_error_on_form(
+            put_error_on_form(
                 rows[int(parts[1])], services.InvalidInput(parts[2], str(error.message))
             )
         else:
-            _put_error_on_form(note_form, error)
+            put_error_on_form(note_form, error)
 
     return _submit(
         request,
@@ -487,180 +405,3 @@ def override_credit_hold(request: AuthenticatedHttpRequest, code: str) -> HttpRe
         return f"Credit hold lifted until {form.cleaned_data['until']:%-d %b %Y}."
 
     return _submit(request, dealer, forms_by_name={"override_form": form}, act=act, anchor="credit")
-
-
-# Escalations
-
-
-def _visible_escalations(request: AuthenticatedHttpRequest) -> Any:
-    """Managers and read-only roles see every escalation of the dealers they see; a
-    collector sees the requests they made."""
-    escalations = Escalation.objects.filter(dealer__in=Dealer.objects.visible_to(request.user))
-    if role_of(request.user) in (Role.COLLECTOR, Role.AGENCY):
-        escalations = escalations.filter(requested_by=request.user)
-    return escalations
-
-
-@login_required
-@require_GET
-def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    data = request.GET.copy()
-    data.setdefault("status", Escalation.Status.PENDING)
-    form = EscalationFilterForm(data)
-    escalations = _visible_escalations(request)
-    if form.is_valid() and form.cleaned_data["status"]:
-        escalations = escalations.filter(status=form.cleaned_data["status"])
-    escalations = escalations.select_related(
-        "dealer", "requested_by", "decided_by", "agency"
-    ).prefetch_related(Prefetch("evidence", queryset=Evidence.objects.order_by("id")))
-    page = Paginator(escalations, ESCALATIONS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "dunning/escalation_list.html",
-        {
-            "form": form,
-            "page": page,
-            "page_range": list(page.paginator.get_elided_page_range(page.number)),
-            "escalations": page.object_list,
-            "can_decide": request.user.has_perm(MANAGER_PERMISSION),
-        },
-    )
-
-
-def _decide(
-    request: AuthenticatedHttpRequest, pk: int, decide: Callable[..., Escalation], verb: str
-) -> HttpResponse:
-    escalation = get_object_or_404(_visible_escalations(request), pk=pk)
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = reverse("escalation_list")
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    try:
-        decided = decide(
-            escalation_id=escalation.pk,
-            by=request.user,
-            note=form.cleaned_data.get("note", ""),
-            today=services.business_today(),
-        )
-    except PermissionDenied as error:
-        return _forbidden(request, str(error), back=back)
-    except (services.WorkflowConflict, services.TransitionNotAllowed) as error:
-        messages.error(request, str(error))
-        return HttpResponseRedirect(back)
-    except services.InvalidInput as error:
-        messages.error(request, error.message)
-        return HttpResponseRedirect(back)
-    messages.success(
-        request,
-        f"Escalation of {decided.dealer.code} to {decided.get_to_stage_display().lower()} {verb}.",
-    )
-    return HttpResponseRedirect(back)
-
-
-@login_required
-@require_POST
-def approve_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    return _decide(request, pk, services.approve_escalation, "approved")
-
-
-@login_required
-@require_POST
-def reject_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    return _decide(request, pk, services.reject_escalation, "rejected")
-
-
-# Tasks
-
-
-def _my_open_tasks(request: AuthenticatedHttpRequest) -> Any:
-    return Task.objects.filter(
-        dealer__in=Dealer.objects.visible_to(request.user),
-        assignee=request.user,
-        done_at__isnull=True,
-    )
-
-
-@login_required
-@require_GET
-def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    today = services.business_today()
-    tasks = _my_open_tasks(request).select_related("dealer").order_by("due_on", "window_from", "id")
-    page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "dunning/task_list.html",
-        {
-            "page": page,
-            "page_range": list(page.paginator.get_elided_page_range(page.number)),
-            "tasks": page.object_list,
-            "today": today,
-            "form": TaskDoneForm(),
-        },
-    )
-
-
-@login_required
-@require_POST
-def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(_my_open_tasks(request), pk=pk)
-    form = TaskDoneForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, f"{task}: say what came of it before marking it done.")
-        return redirect("task_list")
-    try:
-        services.complete_task(
-            task=task, outcome=form.cleaned_data["outcome"], by=request.user, now=timezone.now()
-        )
-    except services.InvalidInput as error:
-        messages.error(request, f"{task}: {error.message}")
-    except PermissionDenied as error:
-        return _forbidden(request, str(error), back=reverse("task_list"))
-    except services.WorkflowConflict as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"{task}: done.")
-    return redirect("task_list")
-
-
-# Alerts
-
-
-@login_required
-@require_GET
-def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if role_of(request.user) != Role.MANAGER:
-        return _forbidden(request, "Alerts are for collection managers.")
-    show = "all" if request.GET.get("show") == "all" else "open"
-    alerts = Alert.objects.filter(dealer__in=Dealer.objects.visible_to(request.user))
-    if show == "open":
-        alerts = alerts.filter(acknowledged_at__isnull=True)
-    alerts = alerts.select_related("dealer", "acknowledged_by")
-    page = Paginator(alerts, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "dunning/alert_list.html",
-        {
-            "page": page,
-            "page_range": list(page.paginator.get_elided_page_range(page.number)),
-            "alerts": page.object_list,
-            "show": show,
-        },
-    )
-
-
-@login_required
-@require_POST
-def acknowledge_alert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    if role_of(request.user) != Role.MANAGER:
-        return _forbidden(request, "Alerts are for collection managers.")
-    alert = get_object_or_404(
-        Alert.objects.filter(dealer__in=Dealer.objects.visible_to(request.user)), pk=pk
-    )
-    try:
-        services.acknowledge_alert(alert=alert, by=request.user, now=timezone.now())
-    except services.WorkflowConflict as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Alert acknowledged.")
-    return redirect("alert_list")
