@@ -72,22 +72,13 @@ def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
 # Escalations
 
 
-def _visible_escalations(request: AuthenticatedHttpRequest) -> Any:
-    """Managers and read-only roles see every escalation of the dealers they see; a
-    collector sees the requests they made."""
-    escalations = Escalation.objects.filter(dealer__in=Dealer.objects.visible_to(request.user))
-    if role_of(request.user) in (Role.COLLECTOR, Role.AGENCY):
-        escalations = escalations.filter(requested_by=request.user)
-    return escalations
-
-
 @login_required
 @require_GET
 def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     data = request.GET.copy()
     data.setdefault("status", Escalation.Status.PENDING)
     form = EscalationFilterForm(data)
-    escalations = _visible_escalations(request)
+    escalations = Escalation.objects.visible_to(request.user)
     if form.is_valid() and form.cleaned_data["status"]:
         escalations = escalations.filter(status=form.cleaned_data["status"])
     escalations = escalations.select_related(
@@ -110,7 +101,7 @@ def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def _decide(
     request: AuthenticatedHttpRequest, pk: int, decide: Callable[..., Escalation], verb: str
 ) -> HttpResponse:
-    escalation = get_object_or_404(_visible_escalations(request), pk=pk)
+    escalation = get_object_or_404(Escalation.objects.visible_to(request.user), pk=pk)
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("escalation_list")

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -44,17 +44,13 @@ from dunning.models import (
 )
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
 from dunning.worklist import call_permission_for
+from receivables.access import get_dealer_for_user
 from receivables.models import Dealer
 
 TIMELINE_LIMIT = 50
 RECENT_CONTACTS = 20
 RECENT_PROMISES = 30
 TOP_EXCUSES = 5
-
-
-def _get_dealer_for_user(request: AuthenticatedHttpRequest, code: str) -> Dealer:
-    """The dealer if this user may see it, else 404 (not 403: its existence is private)."""
-    return get_object_or_404(Dealer.objects.visible_to(request.user), code=code)
 
 
 def _collection_url(dealer: Dealer, anchor: str = "") -> str:
@@ -141,7 +137,7 @@ def _render_collection(
 @login_required
 @require_GET
 def collection(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    return _render_collection(request, _get_dealer_for_user(request, code))
+    return _render_collection(request, get_dealer_for_user(request.user, code))
 
 
 def _submit(
@@ -179,7 +175,7 @@ def _submit(
 @login_required
 @require_POST
 def make_promise(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     form = PromiseForm(request.POST, prefix="promise")
 
     def act() -> str:
@@ -212,7 +208,7 @@ def _promise_message(promise: Promise) -> str:
 @login_required
 @require_POST
 def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     note_form = PlanNoteForm(request.POST, prefix="plan")
     formset = cast(BaseInstallmentFormSet, InstallmentFormSet(request.POST, prefix="plan"))
 
@@ -251,7 +247,7 @@ def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     form = ContactForm(request.POST, prefix="contact", contacts=dealer.contacts.all())
 
     def act() -> str:
@@ -282,7 +278,7 @@ def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 @require_GET
 def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The counter-script and the ask for the excuse picked in the contact form."""
-    _get_dealer_for_user(request, code)
+    get_dealer_for_user(request.user, code)
     excuse = None
     excuse_id = request.GET.get("contact-excuse") or request.GET.get("excuse")
     if excuse_id and excuse_id.isdigit():
@@ -293,7 +289,7 @@ def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     form = EscalationRequestForm(request.POST, request.FILES, prefix="escalation")
 
     def act() -> str:
@@ -330,7 +326,7 @@ def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResp
 @login_required
 @require_POST
 def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     form = DealerEventForm(request.POST, prefix="event")
 
     def act() -> str:
@@ -351,7 +347,7 @@ def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
 @login_required
 @require_POST
 def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     form = EvidenceForm(request.POST, request.FILES, prefix="evidence")
 
     def act() -> str:
@@ -371,7 +367,7 @@ def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpRespons
 @login_required
 @require_POST
 def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     form = AssessmentForm(request.POST, prefix="assessment")
 
     def act() -> str:
@@ -391,7 +387,7 @@ def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse
 @login_required
 @require_POST
 def override_credit_hold(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     form = CreditOverrideForm(request.POST, prefix="override")
 
     def act() -> str:
