@@ -11,7 +11,6 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,7 +18,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from dunning import services
-from dunning.figures import credit_status, facts_for, priority, risk_class
 from dunning.forms import (
     AssessmentForm,
     BaseInstallmentFormSet,
@@ -32,25 +30,11 @@ from dunning.forms import (
     PlanNoteForm,
     PromiseForm,
 )
-from dunning.models import (
-    CollectionAccount,
-    CollectionPolicy,
-    ContactLog,
-    Evidence,
-    Excuse,
-    Promise,
-    RiskClass,
-    Stage,
-)
+from dunning.models import ContactLog, Evidence, Excuse, Promise
+from dunning.panel import collection_panel
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
-from dunning.worklist import call_permission_for
 from receivables.access import get_dealer_for_user
 from receivables.models import Dealer
-
-TIMELINE_LIMIT = 50
-RECENT_CONTACTS = 20
-RECENT_PROMISES = 30
-TOP_EXCUSES = 5
 
 
 def _collection_url(dealer: Dealer, anchor: str = "") -> str:
@@ -96,41 +80,10 @@ def _render_collection(
 ) -> HttpResponse:
     today = services.business_today()
     now = timezone.now()
-    policy = CollectionPolicy.current()
-    account = CollectionAccount.objects.filter(dealer=dealer).first()
-    facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today, policy=policy)[dealer.pk]
-    context: dict[str, Any] = {
-        "dealer": dealer,
-        "today": today,
-        "account": account,
-        "facts": facts,
-        "stage_label": Stage(facts.stage).label,
-        "risk": RiskClass(risk_class(facts, policy)),
-        "priority": priority(facts, policy),
-        "credit": credit_status(facts, today),
-        "call": call_permission_for(dealer, policy=policy, now=now),
-        "reliability": services.promise_reliability(dealer, today=today),
-        "stage_changes": dealer.stage_changes.select_related("by")[:20],
-        "escalations": dealer.escalations.select_related("requested_by", "decided_by", "agency")[
-            :10
-        ],
-        "promises": dealer.promises.select_related("plan")[:RECENT_PROMISES],
-        "contacts": dealer.contact_logs.select_related("person", "excuse", "logged_by")[
-            :RECENT_CONTACTS
-        ],
-        "top_excuses": (
-            Excuse.objects.filter(contactlog__dealer=dealer)
-            .annotate(times=Count("contactlog"))
-            .order_by("-times", "position")[:TOP_EXCUSES]
-        ),
-        "events": dealer.events.select_related("reported_by")[:20],
-        "evidence": dealer.evidence.select_related("uploaded_by")[:50],
-        "tasks": dealer.tasks.filter(done_at__isnull=True).select_related("assignee"),
-        "timeline": services.timeline(dealer, limit=TIMELINE_LIMIT),
-        "can_override": request.user.has_perm("dunning.override_credit_hold"),
-        **_panel_forms(dealer, today, now),
-        **(bound or {}),
-    }
+    panel = collection_panel(dealer, user=request.user, today=today, now=now)
+    # The template reads the panel's fields by name, next to the forms; `vars` and not
+    # `dataclasses.asdict`, which would copy every row it holds.
+    context = {**vars(panel), **_panel_forms(dealer, today, now), **(bound or {})}
     return render(request, "dunning/collection.html", context, status=status)
 
 
