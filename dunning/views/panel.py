@@ -5,6 +5,7 @@ with a redirect back to its part of the page, or the page again with the errors.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -31,7 +32,7 @@ from dunning.forms import (
     PromiseForm,
 )
 from dunning.models import ContactLog, Evidence, Excuse, Promise
-from dunning.panel import collection_panel
+from dunning.panel import CollectionPanel, collection_panel
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
 from receivables.access import get_dealer_for_user
 from receivables.models import Dealer
@@ -42,9 +43,9 @@ def _collection_url(dealer: Dealer, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-def _panel_forms(dealer: Dealer, today: Any, now: Any) -> dict[str, Any]:
+def _panel_forms(panel: CollectionPanel, now: dt.datetime) -> dict[str, Any]:
     """Unbound forms of the panel, with sensible starting values."""
-    account = getattr(dealer, "account", None)
+    dealer, account = panel.dealer, panel.account
     return {
         "promise_form": PromiseForm(prefix="promise"),
         "plan_formset": InstallmentFormSet(prefix="plan"),
@@ -58,7 +59,7 @@ def _panel_forms(dealer: Dealer, today: Any, now: Any) -> dict[str, Any]:
             },
         ),
         "escalation_form": EscalationRequestForm(prefix="escalation"),
-        "event_form": DealerEventForm(prefix="event", initial={"occurred_on": today}),
+        "event_form": DealerEventForm(prefix="event", initial={"occurred_on": panel.today}),
         "evidence_form": EvidenceForm(prefix="evidence"),
         "assessment_form": AssessmentForm(
             prefix="assessment",
@@ -78,12 +79,11 @@ def _render_collection(
     bound: dict[str, Any] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    today = services.business_today()
     now = timezone.now()
-    panel = collection_panel(dealer, user=request.user, today=today, now=now)
+    panel = collection_panel(dealer, user=request.user, today=services.business_today(), now=now)
     # The template reads the panel's fields by name, next to the forms; `vars` and not
     # `dataclasses.asdict`, which would copy every row it holds.
-    context = {**vars(panel), **_panel_forms(dealer, today, now), **(bound or {})}
+    context = {**vars(panel), **_panel_forms(panel, now), **(bound or {})}
     return render(request, "dunning/collection.html", context, status=status)
 
 
