@@ -4,13 +4,13 @@ queue and its decisions, the user's follow-up tasks and the managers' alerts."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.core.paginator import Page, Paginator
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,9 +27,19 @@ from dunning.worklist import build_worklist
 from receivables.models import Dealer
 from receivables.roles import Role, role_of
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 ESCALATIONS_PER_PAGE = 25
 TASKS_PER_PAGE = 50
 ALERTS_PER_PAGE = 50
+ALERTS_ARE_FOR_MANAGERS = "Alerts are for collection managers."
+
+
+def _page_context(page: Page) -> dict[str, Any]:
+    """The page and the page numbers to link to, with ellipses for the gaps: what
+    receivables/_pagination.html needs."""
+    return {"page": page, "page_range": list(page.paginator.get_elided_page_range(page.number))}
 
 
 # The worklist
@@ -54,13 +64,7 @@ def worklist(request: AuthenticatedHttpRequest) -> HttpResponse:
         collector_id=collector_id,
         page_number=request.GET.get("page"),
     )
-    context = {
-        "work": work,
-        "page": work.page,
-        "page_range": list(work.page.paginator.get_elided_page_range(work.page.number)),
-        "filter_form": filter_form,
-        "today": today,
-    }
+    context = {**_page_context(work.page), "work": work, "filter_form": filter_form, "today": today}
     template = (
         "dunning/_worklist_table.html" if is_fragment_request(request) else "dunning/worklist.html"
     )
@@ -89,9 +93,8 @@ def escalation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "dunning/escalation_list.html",
         {
+            **_page_context(page),
             "form": form,
-            "page": page,
-            "page_range": list(page.paginator.get_elided_page_range(page.number)),
             "escalations": page.object_list,
             "can_decide": request.user.has_perm(MANAGER_PERMISSION),
         },
@@ -144,11 +147,10 @@ def reject_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
 # Tasks
 
 
-def _my_open_tasks(request: AuthenticatedHttpRequest) -> Any:
+def _open_tasks_for_user(user: User) -> QuerySet[Task]:
+    """The user's own open tasks, on dealers they still see."""
     return Task.objects.filter(
-        dealer__in=Dealer.objects.visible_to(request.user),
-        assignee=request.user,
-        done_at__isnull=True,
+        dealer__in=Dealer.objects.visible_to(user), assignee=user, done_at__isnull=True
     )
 
 
@@ -156,14 +158,17 @@ def _my_open_tasks(request: AuthenticatedHttpRequest) -> Any:
 @require_GET
 def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = services.business_today()
-    tasks = _my_open_tasks(request).select_related("dealer").order_by("due_on", "window_from", "id")
+    tasks = (
+        _open_tasks_for_user(request.user)
+        .select_related("dealer")
+        .order_by("due_on", "window_from", "id")
+    )
     page = Paginator(tasks, TASKS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "dunning/task_list.html",
         {
-            "page": page,
-            "page_range": list(page.paginator.get_elided_page_range(page.number)),
+            **_page_context(page),
             "tasks": page.object_list,
             "today": today,
             "form": TaskDoneForm(),
@@ -174,7 +179,7 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(_my_open_tasks(request), pk=pk)
+    task = get_object_or_404(_open_tasks_for_user(request.user), pk=pk)
     form = TaskDoneForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"{task}: say what came of it before marking it done.")
@@ -197,13 +202,18 @@ def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 # Alerts
 
 
+def _alerts_for_user(user: User) -> QuerySet[Alert]:
+    """The alerts on the dealers this user sees; only managers get that far."""
+    return Alert.objects.filter(dealer__in=Dealer.objects.visible_to(user))
+
+
 @login_required
 @require_GET
 def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if role_of(request.user) != Role.MANAGER:
-        return forbidden(request, "Alerts are for collection managers.")
+        return forbidden(request, ALERTS_ARE_FOR_MANAGERS)
     show = "all" if request.GET.get("show") == "all" else "open"
-    alerts = Alert.objects.filter(dealer__in=Dealer.objects.visible_to(request.user))
+    alerts = _alerts_for_user(request.user)
     if show == "open":
         alerts = alerts.filter(acknowledged_at__isnull=True)
     alerts = alerts.select_related("dealer", "acknowledged_by")
@@ -212,8 +222,7 @@ def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         "dunning/alert_list.html",
         {
-            "page": page,
-            "page_range": list(page.paginator.get_elided_page_range(page.number)),
+            **_page_context(page),
             "alerts": page.object_list,
             "show": show,
         },
@@ -224,10 +233,8 @@ def alert_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def acknowledge_alert(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if role_of(request.user) != Role.MANAGER:
-        return forbidden(request, "Alerts are for collection managers.")
-    alert = get_object_or_404(
-        Alert.objects.filter(dealer__in=Dealer.objects.visible_to(request.user)), pk=pk
-    )
+        return forbidden(request, ALERTS_ARE_FOR_MANAGERS)
+    alert = get_object_or_404(_alerts_for_user(request.user), pk=pk)
     try:
         services.acknowledge_alert(alert=alert, by=request.user, now=timezone.now())
     except services.WorkflowConflict as error:
