@@ -14,9 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Prefetch, Q, Sum
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
+from receivables.access import get_dealer_for_user
 from receivables.forms import BUCKET_LABELS, AgingForm, DealerFilterForm
 from receivables.models import ZERO, Allocation, Dealer, DealerQuerySet, Order
 from receivables.services import business_today
@@ -113,9 +114,10 @@ def dealer_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def dealer_detail(request: HttpRequest, code: str) -> HttpResponse:
     today = business_today()
-    dealer = get_object_or_404(
-        _visible_dealers(request).with_balance(today).select_related("collector", "agency"),
-        code=code,
+    dealer = get_dealer_for_user(
+        request.user,
+        code,
+        dealers=Dealer.objects.with_balance(today).select_related("collector", "agency"),
     )
     open_items = list(dealer.orders.open_on(today).order_by("due_on", "number"))
     for order in open_items:

@@ -1,0 +1,356 @@
+"""The collection panel of one dealer: the page, and the forms on it that record a
+promise, a plan, a contact, an escalation request, a danger sign, evidence, the
+assessment and a credit hold override. Each form posts to its own view, which answers
+with a redirect back to its part of the page, or the page again with the errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from dunning import services
+from dunning.forms import (
+    AssessmentForm,
+    BaseInstallmentFormSet,
+    ContactForm,
+    CreditOverrideForm,
+    DealerEventForm,
+    EscalationRequestForm,
+    EvidenceForm,
+    InstallmentFormSet,
+    PlanNoteForm,
+    PromiseForm,
+)
+from dunning.models import ContactLog, Evidence, Excuse, Promise
+from dunning.panel import CollectionPanel, collection_panel
+from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
+from receivables.access import get_dealer_for_user
+from receivables.models import Dealer
+
+
+def _collection_url(dealer: Dealer, anchor: str = "") -> str:
+    url = reverse("collection", args=[dealer.code])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _panel_forms(panel: CollectionPanel, now: dt.datetime) -> dict[str, Any]:
+    """Unbound forms of the panel, with sensible starting values."""
+    dealer, account = panel.dealer, panel.account
+    return {
+        "promise_form": PromiseForm(prefix="promise"),
+        "plan_formset": InstallmentFormSet(prefix="plan"),
+        "plan_form": PlanNoteForm(prefix="plan"),
+        "contact_form": ContactForm(
+            prefix="contact",
+            contacts=dealer.contacts.all(),
+            initial={
+                "at": timezone.localtime(now).replace(second=0, microsecond=0),
+                "channel": ContactLog.Channel.PHONE,
+            },
+        ),
+        "escalation_form": EscalationRequestForm(prefix="escalation"),
+        "event_form": DealerEventForm(prefix="event", initial={"occurred_on": panel.today}),
+        "evidence_form": EvidenceForm(prefix="evidence"),
+        "assessment_form": AssessmentForm(
+            prefix="assessment",
+            initial={
+                "default_cause": account.default_cause if account else "",
+                "disposition": account.disposition if account else "",
+            },
+        ),
+        "override_form": CreditOverrideForm(prefix="override"),
+    }
+
+
+def _render_collection(
+    request: AuthenticatedHttpRequest,
+    dealer: Dealer,
+    *,
+    bound: dict[str, Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    now = timezone.now()
+    panel = collection_panel(dealer, user=request.user, today=services.business_today(), now=now)
+    # The template reads the panel's fields by name, next to the forms; `vars` and not
+    # `dataclasses.asdict`, which would copy every row it holds.
+    context = {**vars(panel), **_panel_forms(panel, now), **(bound or {})}
+    return render(request, "dunning/collection.html", context, status=status)
+
+
+@login_required
+@require_GET
+def collection(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    return _render_collection(request, get_dealer_for_user(request.user, code))
+
+
+def _submit(
+    request: AuthenticatedHttpRequest,
+    dealer: Dealer,
+    *,
+    forms_by_name: dict[str, Any],
+    act: Callable[[], str],
+    anchor: str,
+    place_error: Callable[[services.InvalidInput], None] | None = None,
+) -> HttpResponse:
+    """Validate the forms, run the service, and answer: redirect with a message on
+    success; the panel again with the errors next to the fields (400) on bad input; a
+    403 page when the role may not; a message when the state changed under the user."""
+    main = next(iter(forms_by_name.values()))
+    if all(f.is_valid() for f in forms_by_name.values()):
+        try:
+            done = act()
+        except services.InvalidInput as error:
+            if place_error is not None:
+                place_error(error)
+            else:
+                put_error_on_form(main, error)
+        except PermissionDenied as error:
+            return forbidden(request, str(error), back=_collection_url(dealer))
+        except (services.WorkflowConflict, services.TransitionNotAllowed) as error:
+            messages.error(request, str(error))
+            return redirect(_collection_url(dealer, anchor))
+        else:
+            messages.success(request, done)
+            return redirect(_collection_url(dealer, anchor))
+    return _render_collection(request, dealer, bound=forms_by_name, status=400)
+
+
+@login_required
+@require_POST
+def make_promise(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    form = PromiseForm(request.POST, prefix="promise")
+
+    def act() -> str:
+        data = form.cleaned_data
+        promise = services.make_promise(
+            dealer=dealer,
+            amount=data["amount"],
+            due_on=data["due_on"],
+            note=data["note"],
+            by=request.user,
+            today=services.business_today(),
+        )
+        return _promise_message(promise)
+
+    return _submit(
+        request, dealer, forms_by_name={"promise_form": form}, act=act, anchor="promises"
+    )
+
+
+def _promise_message(promise: Promise) -> str:
+    message = f"Promise recorded: {promise.amount:,.2f} by {promise.due_on:%a %-d %b %Y}"
+    if promise.was_moved:
+        message += (
+            f" (asked for {promise.requested_due_on:%a %-d %b}, not a business day:"
+            " moved to the next one)"
+        )
+    return message + "."
+
+
+@login_required
+@require_POST
+def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    note_form = PlanNoteForm(request.POST, prefix="plan")
+    formset = cast(BaseInstallmentFormSet, InstallmentFormSet(request.POST, prefix="plan"))
+
+    def act() -> str:
+        plan = services.make_installment_plan(
+            dealer=dealer,
+            installments=formset.installments(),
+            note=note_form.cleaned_data["note"],
+            by=request.user,
+            today=services.business_today(),
+        )
+        count = plan.promises.count()
+        return f"Installment plan recorded: {count} installments."
+
+    def place_error(error: services.InvalidInput) -> None:
+        # "installments.2.due_on" names the third filled row and its field.
+        parts = error.field.split(".")
+        rows = formset.filled_forms()
+        if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            put_error_on_form(
+                rows[int(parts[1])], services.InvalidInput(parts[2], str(error.message))
+            )
+        else:
+            put_error_on_form(note_form, error)
+
+    return _submit(
+        request,
+        dealer,
+        forms_by_name={"plan_form": note_form, "plan_formset": formset},
+        act=act,
+        anchor="promises",
+        place_error=place_error,
+    )
+
+
+@login_required
+@require_POST
+def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    form = ContactForm(request.POST, prefix="contact", contacts=dealer.contacts.all())
+
+    def act() -> str:
+        data = form.cleaned_data
+        contact = services.log_contact(
+            dealer=dealer,
+            channel=data["channel"],
+            at=data["at"],
+            outcome=data["outcome"],
+            by=request.user,
+            person=data["person"],
+            excuse=data["excuse"],
+            note=data["note"],
+            now=timezone.now(),
+        )
+        if contact.broken_rule:
+            return (
+                f"Contact recorded. It broke a rule ({contact.broken_rule}): the manager is told."
+            )
+        return "Contact recorded."
+
+    return _submit(
+        request, dealer, forms_by_name={"contact_form": form}, act=act, anchor="contacts"
+    )
+
+
+@login_required
+@require_GET
+def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    """The counter-script and the ask for the excuse picked in the contact form."""
+    get_dealer_for_user(request.user, code)
+    excuse = None
+    excuse_id = request.GET.get("contact-excuse") or request.GET.get("excuse")
+    if excuse_id and excuse_id.isdigit():
+        excuse = Excuse.objects.filter(pk=int(excuse_id), active=True).first()
+    return render(request, "dunning/_excuse_script.html", {"excuse": excuse})
+
+
+@login_required
+@require_POST
+def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    form = EscalationRequestForm(request.POST, request.FILES, prefix="escalation")
+
+    def act() -> str:
+        data = form.cleaned_data
+        evidence: list[Evidence] = []
+        if data["evidence_file"]:
+            evidence.append(
+                services.attach_evidence(
+                    dealer=dealer,
+                    file=data["evidence_file"],
+                    description=data["evidence_description"],
+                    by=request.user,
+                )
+            )
+        escalation = services.request_escalation(
+            dealer=dealer,
+            to_stage=data["to_stage"],
+            reason=data["reason"],
+            by=request.user,
+            today=services.business_today(),
+            evidence=evidence,
+            agency=data["agency"],
+        )
+        return (
+            f"Escalation to {escalation.get_to_stage_display().lower()} requested; "
+            "a manager decides it."
+        )
+
+    return _submit(
+        request, dealer, forms_by_name={"escalation_form": form}, act=act, anchor="stage"
+    )
+
+
+@login_required
+@require_POST
+def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    form = DealerEventForm(request.POST, prefix="event")
+
+    def act() -> str:
+        data = form.cleaned_data
+        event = services.report_event(
+            dealer=dealer,
+            kind=data["kind"],
+            occurred_on=data["occurred_on"],
+            note=data["note"],
+            by=request.user,
+            today=services.business_today(),
+        )
+        return f"{event.get_kind_display()} reported; the managers are alerted."
+
+    return _submit(request, dealer, forms_by_name={"event_form": form}, act=act, anchor="events")
+
+
+@login_required
+@require_POST
+def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    form = EvidenceForm(request.POST, request.FILES, prefix="evidence")
+
+    def act() -> str:
+        evidence = services.attach_evidence(
+            dealer=dealer,
+            file=form.cleaned_data["file"],
+            description=form.cleaned_data["description"],
+            by=request.user,
+        )
+        return f"Evidence kept, SHA-256 {evidence.sha256}."
+
+    return _submit(
+        request, dealer, forms_by_name={"evidence_form": form}, act=act, anchor="evidence"
+    )
+
+
+@login_required
+@require_POST
+def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    form = AssessmentForm(request.POST, prefix="assessment")
+
+    def act() -> str:
+        services.set_assessment(
+            dealer=dealer,
+            default_cause=form.cleaned_data["default_cause"],
+            disposition=form.cleaned_data["disposition"],
+            by=request.user,
+        )
+        return "Assessment saved."
+
+    return _submit(
+        request, dealer, forms_by_name={"assessment_form": form}, act=act, anchor="assessment"
+    )
+
+
+@login_required
+@require_POST
+def override_credit_hold(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+    dealer = get_dealer_for_user(request.user, code)
+    form = CreditOverrideForm(request.POST, prefix="override")
+
+    def act() -> str:
+        services.override_credit_hold(
+            dealer=dealer,
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+            today=services.business_today(),
+        )
+        return f"Credit hold lifted until {form.cleaned_data['until']:%-d %b %Y}."
+
+    return _submit(request, dealer, forms_by_name={"override_form": form}, act=act, anchor="credit")
