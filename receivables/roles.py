@@ -23,6 +23,9 @@ class Role(StrEnum):
 PRECEDENCE = [Role.MANAGER, Role.FINANCE, Role.AUDITOR, Role.COLLECTOR, Role.AGENCY]
 
 _LEDGER = ["dealer", "contact", "order", "orderline", "payment", "allocation", "agency"]
+# Exchange rates are finance's figures: kept by finance and managers, read by the others
+# who see whole-book amounts; never deleted by a role (a rate once used is evidence).
+_RATES = ["exchangerate"]
 
 
 def _perms(app: str, models: list[str], actions: list[str]) -> list[str]:
@@ -64,21 +67,25 @@ _AGENCY_VIEW = [
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.MANAGER: [
         *_perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
+        *_perms("receivables", _RATES, ["view", "add", "change"]),
         *_perms("dunning", _WORKFLOW, ["view", "add", "change"]),
         "dunning.decide_escalation",
         "dunning.override_credit_hold",
     ],
     Role.FINANCE: [
         *_perms("receivables", _LEDGER, ["view", "add", "change"]),
+        *_perms("receivables", _RATES, ["view", "add", "change"]),
         *_perms("dunning", _WORKFLOW, ["view"]),
         "dunning.add_letter",
     ],
     Role.AUDITOR: [
         *_perms("receivables", _LEDGER, ["view"]),
+        *_perms("receivables", _RATES, ["view"]),
         *_perms("dunning", _WORKFLOW, ["view"]),
     ],
     Role.COLLECTOR: [
         *_perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
+        *_perms("receivables", _RATES, ["view"]),
         "receivables.add_contact",
         "receivables.change_contact",
         *_perms("dunning", _FIELD_WORK, ["view"]),
