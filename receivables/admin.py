@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -9,10 +13,12 @@ from receivables.models import (
     ApiToken,
     Contact,
     Dealer,
+    ExchangeRate,
     Order,
     OrderLine,
     Payment,
 )
+from receivables.validation import currency_problem, rate_problem
 
 
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
@@ -138,3 +144,48 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "prefix"]
     readonly_fields = ["digest", "prefix", "created_at", "last_used_at"]
     list_select_related = ["user"]
+
+
+class ExchangeRateForm(forms.ModelForm):
+    """The checks of `receivables.rates.upsert_rate`, so that a rate entered here is
+    refused for the same reasons as one sent to the API or imported."""
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "on", "rate"]
+
+    def clean_currency(self) -> str:
+        currency: str = self.cleaned_data["currency"]
+        problem = currency_problem(currency)
+        if problem:
+            raise forms.ValidationError(problem[0].upper() + problem[1:] + ".")
+        if currency == settings.REPORTING_CURRENCY:
+            raise forms.ValidationError(
+                f"{currency} is the reporting currency; its rate is always 1."
+            )
+        return currency
+
+    def clean_rate(self) -> Decimal:
+        rate: Decimal = self.cleaned_data["rate"]
+        problem = rate_problem(rate)
+        if problem:
+            raise forms.ValidationError(f"The rate {problem}.")
+        return rate
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ReadOnlyHistoryAdmin):
+    """Finance keeps the rates here (or through `PUT /api/v1/rates/{currency}/{on}` and
+    `import_ledger --rates`); every change is in the rate's history."""
+
+    form = ExchangeRateForm
+    list_display = ["currency", "on", "rate", "updated_at"]
+    list_filter = ["currency"]
+    search_fields = ["currency"]
+    date_hierarchy = "on"
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        # Saving an unchanged form would add a history row that records no change.
+        if change and not form.has_changed():
+            return
+        super().save_model(request, obj, form, change)

@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils.html import escape
 
 from receivables.models import ExchangeRate
 from receivables.rates import MissingRate, Rates, rates_on, upsert_rate
@@ -88,9 +91,7 @@ def test_the_reporting_currency_follows_the_setting(settings: Any) -> None:
     assert rates.to_reporting(Decimal("100.00"), "EUR") == Decimal("2512.50")
 
 
-def test_several_currencies_take_one_query(
-    django_assert_num_queries: Any, czk_rates: None
-) -> None:
+def test_several_currencies_take_one_query(django_assert_num_queries: Any, czk_rates: None) -> None:
     ExchangeRateFactory(currency="PLN", on=D(2026, 1, 15), rate=Decimal("0.235"))
     ExchangeRateFactory(currency="PLN", on=D(2026, 4, 1), rate=Decimal("0.240"))
     ExchangeRateFactory(currency="USD", on=D(2026, 2, 10), rate=Decimal("0.92"))
@@ -291,3 +292,69 @@ def test_a_reporting_currency_that_is_not_three_capitals_stops_the_start_up(valu
     assert finished.returncode != 0
     assert "ImproperlyConfigured" in finished.stderr
     assert "REPORTING_CURRENCY" in finished.stderr
+
+
+# --- The admin ------------------------------------------------------------------------------
+
+
+def admin_as(role: str) -> Client:
+    client = Client()
+    client.force_login(UserFactory(username=f"staff-{role}", role=role, is_staff=True))
+    return client
+
+
+def test_finance_enters_a_rate_in_the_admin_with_its_history() -> None:
+    client = admin_as("finance")
+
+    response = client.post(
+        reverse("admin:receivables_exchangerate_add"),
+        {"currency": "CZK", "on": "2026-01-01", "rate": "0.03978", "_save": "Save"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rate = ExchangeRate.objects.get()
+    assert (rate.currency, rate.on, rate.rate) == ("CZK", D(2026, 1, 1), Decimal("0.03978"))
+    assert rate.history.get().history_user.username == "staff-finance"
+    history = client.get(reverse("admin:receivables_exchangerate_history", args=[rate.pk]))
+    assert history.status_code == 200
+
+
+def test_saving_an_unchanged_rate_in_the_admin_writes_no_history_row() -> None:
+    rate = ExchangeRateFactory(currency="CZK", on=D(2026, 1, 1), rate=Decimal("0.04"))
+    before = ExchangeRate.history.count()
+
+    response = admin_as("finance").post(
+        reverse("admin:receivables_exchangerate_change", args=[rate.pk]),
+        {"currency": "CZK", "on": "2026-01-01", "rate": "0.04000000", "_save": "Save"},
+    )
+
+    assert response.status_code == 302
+    assert ExchangeRate.history.count() == before
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"currency": "EUR", "rate": "1"}, "EUR is the reporting currency; its rate is always 1."),
+        ({"currency": "czk", "rate": "0.04"}, "is not a currency code such as EUR."),
+        ({"currency": "CZK", "rate": "0"}, "The rate must be more than 0."),
+        ({"currency": "CZK", "rate": "-0.04"}, "The rate must be more than 0."),
+    ],
+)
+def test_the_admin_refuses_what_the_api_refuses(values: dict[str, str], message: str) -> None:
+    response = admin_as("finance").post(
+        reverse("admin:receivables_exchangerate_add"),
+        {"on": "2026-01-01", "_save": "Save", **values},
+    )
+
+    assert response.status_code == 200
+    assert escape(message) in response.content.decode()
+    assert not ExchangeRate.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["collector", "auditor"])
+def test_roles_that_only_read_rates_cannot_add_them_in_the_admin(role: str) -> None:
+    client = admin_as(role)
+
+    assert client.get(reverse("admin:receivables_exchangerate_changelist")).status_code == 200
+    assert client.get(reverse("admin:receivables_exchangerate_add")).status_code == 403
