@@ -18,6 +18,7 @@ from ninja.security import HttpBearer, SessionAuth
 from dunning.api import collection_router
 from receivables.api import ledger_router, reports_router
 from receivables.models import ApiToken
+from receivables.rates_api import rates_router
 
 logger = logging.getLogger(__name__)
 
@@ -131,3 +132,4 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/", ledger_router)
 api.add_router("/", collection_router)
 api.add_router("/reports/", reports_router)
+api.add_router("/", rates_router)

@@ -5,10 +5,12 @@ The defaults give a working single-machine setup: SQLite under var/ and a Celery
 on the filesystem, so `make run` needs no server.
 """
 
+import re
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -101,6 +103,14 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 # The zone whose calendar defines "today" and due dates (services take it explicitly).
 BUSINESS_TIME_ZONE = env.str("BUSINESS_TIME_ZONE", default="Europe/Berlin")
+# The currency whole-book figures are converted to (receivables.rates). Checked here so
+# that a typo stops the start-up instead of every conversion failing later.
+REPORTING_CURRENCY = env.str("REPORTING_CURRENCY", default="EUR")
+if not re.fullmatch(r"[A-Z]{3}", REPORTING_CURRENCY):
+    raise ImproperlyConfigured(
+        f"REPORTING_CURRENCY={REPORTING_CURRENCY!r} is not a currency code such as EUR "
+        "(three capital letters)."
+    )
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,3 +1,9 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -7,10 +13,12 @@ from receivables.models import (
     ApiToken,
     Contact,
     Dealer,
+    ExchangeRate,
     Order,
     OrderLine,
     Payment,
 )
+from receivables.validation import currency_problem, rate_problem
 
 
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
@@ -18,6 +26,25 @@ class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return True
+
+
+class ReadOnlyLedger:
+    """Nothing can be added, changed or deleted here; the rows can still be viewed.
+
+    Orders and payments decide the allocations (`receivables.allocation`), and with them
+    `Order.settled_on`, balances and aging. A write that skipped the allocation rule
+    would leave those stale, so orders and payments are written only where the rule is
+    replayed: the API (`PUT /api/v1/orders/{number}`, `PUT /api/v1/payments/{reference}`)
+    and `manage.py import_ledger`."""
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
 
 
 class ContactInline(admin.TabularInline):
@@ -44,13 +71,20 @@ class ContactAdmin(ReadOnlyHistoryAdmin):
     raw_id_fields = ["dealer"]
 
 
-class OrderLineInline(admin.TabularInline):
+class OrderLineInline(ReadOnlyLedger, admin.TabularInline):
+    """An order's lines, read-only like the order (see `ReadOnlyLedger`): the API's
+    `PUT /api/v1/orders/{number}` replaces them."""
+
     model = OrderLine
     extra = 0
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyHistoryAdmin):
+class OrderAdmin(ReadOnlyLedger, ReadOnlyHistoryAdmin):
+    """Orders are read-only here: a change made in the admin would skip the allocation
+    rule and leave settled_on, balances and aging stale. They are written by
+    `PUT /api/v1/orders/{number}` and `import_ledger`, which re-allocate."""
+
     list_display = ["number", "dealer", "ordered_on", "due_on", "amount", "disputed"]
     list_filter = ["disputed", "due_on", "dealer__country"]
     search_fields = ["number", "dealer__code", "dealer__name"]
@@ -61,7 +95,11 @@ class OrderAdmin(ReadOnlyHistoryAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyHistoryAdmin):
+class PaymentAdmin(ReadOnlyLedger, ReadOnlyHistoryAdmin):
+    """Payments are read-only here: a change made in the admin would skip the allocation
+    rule and leave the allocations, settled_on, balances and aging stale. They are written
+    by `PUT /api/v1/payments/{reference}` and `import_ledger`, which re-allocate."""
+
     list_display = ["reference", "dealer", "received_on", "amount", "method", "order"]
     list_filter = ["method", "received_on"]
     search_fields = ["reference", "dealer__code", "dealer__name", "order__number"]
@@ -71,7 +109,7 @@ class PaymentAdmin(ReadOnlyHistoryAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ReadOnlyHistoryAdmin):
+class AllocationAdmin(ReadOnlyLedger, ReadOnlyHistoryAdmin):
     """Allocations follow from orders and payments by the allocation rule
     (`receivables.allocation`); editing them by hand would break it, so they are read-only."""
 
@@ -81,18 +119,12 @@ class AllocationAdmin(ReadOnlyHistoryAdmin):
     list_select_related = ["payment", "order"]
     raw_id_fields = ["payment", "order"]
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
 
 @admin.register(OrderLine)
-class OrderLineAdmin(ReadOnlyHistoryAdmin):
+class OrderLineAdmin(ReadOnlyLedger, ReadOnlyHistoryAdmin):
+    """Order lines are read-only here like their orders; `PUT /api/v1/orders/{number}`
+    (and its `lines`) writes them."""
+
     list_display = ["order", "product", "quantity", "unit_price"]
     search_fields = ["order__number", "product"]
     list_select_related = ["order"]
@@ -112,3 +144,48 @@ class ApiTokenAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "prefix"]
     readonly_fields = ["digest", "prefix", "created_at", "last_used_at"]
     list_select_related = ["user"]
+
+
+class ExchangeRateForm(forms.ModelForm):
+    """The checks of `receivables.rates.upsert_rate`, so that a rate entered here is
+    refused for the same reasons as one sent to the API or imported."""
+
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "on", "rate"]
+
+    def clean_currency(self) -> str:
+        currency: str = self.cleaned_data["currency"]
+        problem = currency_problem(currency)
+        if problem:
+            raise forms.ValidationError(problem[0].upper() + problem[1:] + ".")
+        if currency == settings.REPORTING_CURRENCY:
+            raise forms.ValidationError(
+                f"{currency} is the reporting currency; its rate is always 1."
+            )
+        return currency
+
+    def clean_rate(self) -> Decimal:
+        rate: Decimal = self.cleaned_data["rate"]
+        problem = rate_problem(rate)
+        if problem:
+            raise forms.ValidationError(f"The rate {problem}.")
+        return rate
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ReadOnlyHistoryAdmin):
+    """Finance keeps the rates here (or through `PUT /api/v1/rates/{currency}/{on}` and
+    `import_ledger --rates`); every change is in the rate's history."""
+
+    form = ExchangeRateForm
+    list_display = ["currency", "on", "rate", "updated_at"]
+    list_filter = ["currency"]
+    search_fields = ["currency"]
+    date_hierarchy = "on"
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        # Saving an unchanged form would add a history row that records no change.
+        if change and not form.has_changed():
+            return
+        super().save_model(request, obj, form, change)

@@ -434,3 +434,35 @@ class ApiToken(models.Model):
         raw = "rd_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, digest=cls.digest_of(raw), prefix=raw[:8])
         return token, raw
+
+
+class ExchangeRate(models.Model):
+    """What one unit of `currency` is worth in the reporting currency
+    (`settings.REPORTING_CURRENCY`) from `on` until the currency's next rate.
+
+    Written by `receivables.rates.upsert_rate`, `import_ledger --rates` and the admin;
+    read by `receivables.rates.rates_on`. The reporting currency itself has no rows: its
+    rate is always 1.
+    """
+
+    currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. CZK")
+    on = models.DateField(help_text="The day from which the rate applies")
+    rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        help_text="Units of the reporting currency for one unit of this currency",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "-on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchange_rate_positive"),
+            # Its index also serves "the latest rate on or before a day" (rates_on).
+            models.UniqueConstraint(fields=["currency", "on"], name="exchange_rate_once_a_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.on.isoformat()}: {self.rate}"

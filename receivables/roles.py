@@ -24,6 +24,9 @@ class Role(StrEnum):
 PRECEDENCE = [Role.MANAGER, Role.FINANCE, Role.AUDITOR, Role.COLLECTOR, Role.AGENCY]
 
 _LEDGER = ["dealer", "contact", "order", "orderline", "payment", "allocation", "agency"]
+# Exchange rates are finance's figures: kept by finance and managers, read by the others
+# who see whole-book amounts; never deleted by a role (a rate once used is evidence).
+_RATES = ["exchangerate"]
 
 
 def _perms(app: str, models: list[str], actions: list[str]) -> list[str]:
@@ -33,11 +36,21 @@ def _perms(app: str, models: list[str], actions: list[str]) -> list[str]:
 # Ledger permissions per role, as "app_label.codename". The workflow's are in
 # `dunning.roles`; each app syncs its own (`sync_role_groups`).
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
-    Role.MANAGER: _perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
-    Role.FINANCE: _perms("receivables", _LEDGER, ["view", "add", "change"]),
-    Role.AUDITOR: _perms("receivables", _LEDGER, ["view"]),
+    Role.MANAGER: [
+        *_perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
+        *_perms("receivables", _RATES, ["view", "add", "change"]),
+    ],
+    Role.FINANCE: [
+        *_perms("receivables", _LEDGER, ["view", "add", "change"]),
+        *_perms("receivables", _RATES, ["view", "add", "change"]),
+    ],
+    Role.AUDITOR: [
+        *_perms("receivables", _LEDGER, ["view"]),
+        *_perms("receivables", _RATES, ["view"]),
+    ],
     Role.COLLECTOR: [
         *_perms("receivables", ["dealer", "contact", "order", "payment"], ["view"]),
+        *_perms("receivables", _RATES, ["view"]),
         "receivables.add_contact",
         "receivables.change_contact",
     ],

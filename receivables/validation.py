@@ -59,3 +59,23 @@ def money_problem(amount: Decimal, *, zero_allowed: bool = False) -> str:
 def text_problem(value: str) -> str:
     """PostgreSQL cannot store NUL characters: refuse them as bad input, not fail later."""
     return "must not contain NUL characters" if "\x00" in value else ""
+
+
+# ExchangeRate.rate is a DecimalField(max_digits=18, decimal_places=8).
+RATE_PLACES: Final = Decimal("1E-8")
+MAX_RATE: Final = Decimal("9999999999.99999999")
+
+
+def rate_problem(rate: Decimal) -> str:
+    """An exchange rate the ledger can hold: finite, more than zero, at most 8 decimals
+    and at most 10 digits before the point."""
+    if not rate.is_finite():
+        return "is not a finite number"
+    if rate <= 0:
+        return "must be more than 0"
+    # Size before decimals: quantizing a huge number would overflow the decimal context.
+    if rate > MAX_RATE:
+        return "is too large (at most 10 digits before the decimal point)"
+    if rate != rate.quantize(RATE_PLACES):
+        return "has more than 8 decimals"
+    return ""

@@ -93,3 +93,13 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     dealer = factory.SubFactory(DealerFactory)
     received_on = dt.date(2026, 2, 1)
     amount = Decimal("1000.00")
+
+
+class ExchangeRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        # By label: the imports above stay as they are.
+        model = "receivables.ExchangeRate"
+
+    currency = "CZK"
+    on = factory.Sequence(lambda n: dt.date(2026, 1, 1) + dt.timedelta(days=n))
+    rate = Decimal("0.04000000")

@@ -1,4 +1,5 @@
-"""Import of the ERP ledger (dealers, orders, payments) from CSV or XLSX files.
+"""Import of the ERP ledger (dealers, orders, payments) and of exchange rates from CSV or
+XLSX files.
 
 `service.py` runs the import, `files.py` reads the files, `rows.py` checks each row.
 """

@@ -14,14 +14,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
+
 from receivables.importing.files import Cell, Reporter
 from receivables.models import ZERO, Payment
 from receivables.validation import (
     CENT,
     MAX_MONEY,
+    RATE_PLACES,
     country_problem,
     currency_problem,
     money_problem,
+    rate_problem,
 )
 
 MAX_DAYS = 2_147_483_647  # PositiveIntegerField
@@ -32,6 +36,12 @@ class FileSpec:
     key: str
     required: tuple[str, ...]
     optional: tuple[str, ...]
+    # How a duplicate's key is named when `key` is only part of it (rates: currency and day).
+    key_label: str = ""
+
+    @property
+    def key_name(self) -> str:
+        return self.key_label or self.key
 
 
 SPECS = {
@@ -57,6 +67,13 @@ SPECS = {
         key="reference",
         required=("reference", "dealer", "received_on", "amount"),
         optional=("order", "method"),
+    ),
+    # A rate is known by its currency and day; a duplicate is reported on its day.
+    "rates": FileSpec(
+        key="on",
+        required=("currency", "on", "rate"),
+        optional=(),
+        key_label="currency and day",
     ),
 }
 
@@ -97,6 +114,7 @@ def check_header(kind: str, header: list[str], line: int, report: Reporter) -> l
 
 AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d{1,2}")
+RATE_COMMA = re.compile(r"[+-]?(\d+),(\d+)")
 TRUE_WORDS = {"true", "yes", "1"}
 FALSE_WORDS = {"false", "no", "0"}
 
@@ -172,6 +190,22 @@ class Row:
             self.fail(column, f"{amount} {problem}")
             return None
         return amount
+
+    def rate(self, column: str) -> Decimal | None:
+        """A required exchange rate, checked by `rate_problem`."""
+        value = self.cell(column, required=True)
+        if value is None:
+            return None
+        try:
+            rate = _parse_rate(value)
+        except ValueError as exc:
+            self.fail(column, str(exc))
+            return None
+        problem = rate_problem(rate)
+        if problem:
+            self.fail(column, f"{_cell_text(value)} {problem}")
+            return None
+        return rate.quantize(RATE_PLACES)
 
     def flag(self, column: str) -> bool:
         value = self.cell(column)
@@ -261,6 +295,34 @@ def _parse_money(value: Cell) -> Decimal:
     return amount.quantize(CENT)
 
 
+def _parse_rate(value: Cell) -> Decimal:
+    """A rate as written; `rate_problem` checks its sign, size and decimals.
+
+    A float from a spreadsheet is read through its 15 significant digits, as amounts are.
+    A decimal comma is accepted unless it could be a thousands separator ("1,234")."""
+    if isinstance(value, bool | dt.date | dt.time):
+        raise ValueError(f"{value!r} is not a rate")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a rate")
+        return Decimal(format(value, ".15g"))
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    text = str(value)
+    comma = RATE_COMMA.fullmatch(text)
+    if comma:
+        whole, fraction = comma.groups()
+        if len(fraction) == 3 and whole.lstrip("0"):
+            raise ValueError(
+                f"{value!r} could be a decimal comma or a thousands separator; "
+                "write it with a decimal point, like 25.125"
+            )
+        text = text.replace(",", ".")
+    if not AMOUNT.fullmatch(text):
+        raise ValueError(f"{value!r} is not a rate (write it like 25.125)")
+    return Decimal(text)
+
+
 def clean_dealer(row: Row) -> Record:
     fields: dict[str, Any] = {
         "code": row.text("code", max_length=40, required=True),
@@ -324,3 +386,14 @@ def clean_payment(row: Row) -> Record:
     if row.has("order"):
         refs["order"] = row.text("order", max_length=40, keep_zeros=True) or None
     return Record(row.line, reference or None, fields, refs)
+
+
+def clean_rate(row: Row) -> Record:
+    currency = row.code("currency", currency_problem)
+    good_currency = bool(currency) and not currency_problem(currency)
+    if good_currency and currency == settings.REPORTING_CURRENCY:
+        row.fail("currency", f"{currency} is the reporting currency; its rate is always 1")
+    on = row.date("on")
+    fields: dict[str, Any] = {"currency": currency, "on": on, "rate": row.rate("rate")}
+    key = f"{currency} {on.isoformat()}" if good_currency and on is not None else None
+    return Record(row.line, key, fields, {})

@@ -1,4 +1,5 @@
-"""Import of the ERP ledger from CSV or XLSX files: dealers, then orders, then payments.
+"""Import of the ERP ledger from CSV or XLSX files: dealers, then orders, then payments,
+and the exchange rates finance keeps (any of them alone too).
 
 All or nothing: the whole import runs in one transaction and any bad row rolls it back.
 Every bad row is still reported (file, line, column, reason), so that the files can be
@@ -40,10 +41,13 @@ from receivables.importing.rows import (
     clean_dealer,
     clean_order,
     clean_payment,
+    clean_rate,
 )
-from receivables.models import Dealer, Order, Payment
+from receivables.models import Dealer, ExchangeRate, Order, Payment
 
 ISO_DATE = "%Y-%m-%d"
+# The files whose rows move money between a dealer's orders: they call for re-allocation.
+LEDGER_KINDS = frozenset({"orders", "payments"})
 PROGRESS_EVERY = 50_000
 # Raw SQL on the temporary table keeps IN lists well below SQLite's parameter limit.
 LOOKUP_CHUNK = 500
@@ -92,6 +96,7 @@ def import_ledger(
     dealers: Path | None = None,
     orders: Path | None = None,
     payments: Path | None = None,
+    rates: Path | None = None,
     dry_run: bool = False,
     date_formats: Sequence[str] | None = None,
     batch_size: int | None = None,
@@ -111,7 +116,7 @@ def import_ledger(
         progress=progress or (lambda message: None),
         progress_every=progress_every,
     )
-    paths = {"dealers": dealers, "orders": orders, "payments": payments}
+    paths = {"dealers": dealers, "orders": orders, "payments": payments, "rates": rates}
     return run.run({kind: path for kind, path in paths.items() if path is not None})
 
 
@@ -199,7 +204,12 @@ class _LedgerImport:
         file_result: FileResult,
         report: Reporter,
     ) -> Iterator[Record]:
-        clean = {"dealers": clean_dealer, "orders": clean_order, "payments": clean_payment}
+        clean = {
+            "dealers": clean_dealer,
+            "orders": clean_order,
+            "payments": clean_payment,
+            "rates": clean_rate,
+        }
         for line, values in rows:
             file_result.read += 1
             if file_result.read % self.progress_every == 0:
@@ -215,7 +225,7 @@ class _LedgerImport:
             yield record
 
     def _check_batch(self, kind: str, batch: list[Record], report: Reporter) -> None:
-        key_column = SPECS[kind].key
+        spec = SPECS[kind]
         first_lines = self.seen.lines(kind, {r.key for r in batch if r.key is not None})
         new_keys: list[tuple[str, int, str | None]] = []
         for record in batch:
@@ -227,13 +237,13 @@ class _LedgerImport:
             else:
                 report(
                     record.line,
-                    key_column,
-                    f"duplicate {key_column} {record.key!r}, first on line {first}",
+                    spec.key,
+                    f"duplicate {spec.key_name} {record.key!r}, first on line {first}",
                 )
         self.seen.add(kind, new_keys)
         if kind == "dealers":
             self._resolve_collectors(batch, report)
-        else:
+        elif kind in ("orders", "payments"):
             self._resolve_dealers(batch, report)
         if kind == "payments":
             self._resolve_orders(batch, report)
@@ -300,9 +310,18 @@ class _LedgerImport:
                 )
 
     def _write(self, kind: str, batch: list[Record], file_result: FileResult, reason: str) -> None:
-        model: type[models.Model] = {"dealers": Dealer, "orders": Order, "payments": Payment}[kind]
-        key_field = SPECS[kind].key
-        existing = model._default_manager.in_bulk([r.key for r in batch], field_name=key_field)
+        model: type[models.Model] = {
+            "dealers": Dealer,
+            "orders": Order,
+            "payments": Payment,
+            "rates": ExchangeRate,
+        }[kind]
+        existing: dict[Any, models.Model]
+        if kind == "rates":
+            existing = _stored_rates(batch)
+        else:
+            key_field = SPECS[kind].key
+            existing = model._default_manager.in_bulk([r.key for r in batch], field_name=key_field)
         to_create: list[models.Model] = []
         to_update: list[models.Model] = []
         changed_fields: set[str] = set()
@@ -312,7 +331,7 @@ class _LedgerImport:
             if current is None:
                 to_create.append(model(**record.fields))
                 file_result.created += 1
-                if kind != "dealers":
+                if kind in LEDGER_KINDS:
                     self.affected_dealer_ids.add(record.fields["dealer_id"])
                 continue
             changed = {
@@ -321,7 +340,7 @@ class _LedgerImport:
             if not changed:
                 file_result.unchanged += 1
                 continue
-            if kind != "dealers":
+            if kind in LEDGER_KINDS:
                 # Both the old and the new dealer when an order or payment moves.
                 self.affected_dealer_ids.add(current.dealer_id)  # type: ignore[attr-defined]
                 self.affected_dealer_ids.add(record.fields["dealer_id"])
@@ -399,6 +418,26 @@ class _SeenKeys:
 
     def dealer_codes(self, kind: str, keys: Iterable[str]) -> dict[str, str | None]:
         return self._select("dealer_code", kind, keys)
+
+
+def _stored_rates(batch: list[Record]) -> dict[Any, models.Model]:
+    """The stored rates of this batch by the key `clean_rate` gives them ("CZK 2026-01-05").
+
+    One query by currency and the batch's span of days, a handful of parameters however
+    large the batch (an IN list of (currency, day) pairs could exceed SQLite's limit)."""
+    days = [r.fields["on"] for r in batch]
+    stored = ExchangeRate.objects.filter(
+        currency__in={r.fields["currency"] for r in batch},
+        on__gte=min(days),
+        on__lte=max(days),
+    )
+    keys = {r.key for r in batch}
+    found: dict[Any, models.Model] = {}
+    for rate in stored:
+        key = f"{rate.currency} {rate.on.isoformat()}"
+        if key in keys:
+            found[key] = rate
+    return found
 
 
 def _batched(items: Iterable[Record], size: int) -> Iterator[list[Record]]:

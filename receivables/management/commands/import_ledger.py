@@ -1,5 +1,6 @@
-"""`python manage.py import_ledger --dealers F --orders F --payments F [--dry-run]`
-(API.md "Commands"). The work is done by `receivables.importing.import_ledger`."""
+"""`python manage.py import_ledger --dealers F --orders F --payments F --rates F [--dry-run]`
+(API.md "Commands"), any of the files alone too. The work is done by
+`receivables.importing.import_ledger`."""
 
 from __future__ import annotations
 
@@ -13,14 +14,20 @@ from receivables.importing import import_ledger
 
 class Command(BaseCommand):
     help = (
-        "Import dealers, orders and payments from CSV or XLSX files, all or nothing: any "
-        "bad row aborts the import and every bad row is reported."
+        "Import dealers, orders, payments and exchange rates from CSV or XLSX files, all or "
+        "nothing: any bad row aborts the import and every bad row is reported."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dealers", type=Path, help="CSV or XLSX file of dealers")
         parser.add_argument("--orders", type=Path, help="CSV or XLSX file of orders")
         parser.add_argument("--payments", type=Path, help="CSV or XLSX file of payments")
+        parser.add_argument(
+            "--rates",
+            type=Path,
+            help="CSV or XLSX file of exchange rates (columns currency, on, rate: units of "
+            "the reporting currency for one unit of the currency)",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="check and count, but write nothing"
         )
@@ -31,12 +38,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not (options["dealers"] or options["orders"] or options["payments"]):
-            raise CommandError("Give at least one of --dealers, --orders, --payments.")
+        if not (options["dealers"] or options["orders"] or options["payments"] or options["rates"]):
+            raise CommandError("Give at least one of --dealers, --orders, --payments, --rates.")
         result = import_ledger(
             dealers=options["dealers"],
             orders=options["orders"],
             payments=options["payments"],
+            rates=options["rates"],
             dry_run=options["dry_run"],
             date_formats=[options["date_format"]] if options["date_format"] else None,
             progress=self.stdout.write,
