@@ -1,5 +1,5 @@
-"""The JSON API (API.md): one NinjaAPI under /api/v1/, authenticated by a bearer token or
-the browser session, with the error shapes API.md promises."""
+"""The JSON API (docs/API.md): one NinjaAPI under /api/v1/, authenticated by a bearer token or
+the browser session, with the error shapes it promises."""
 
 from __future__ import annotations
 
@@ -11,13 +11,16 @@ from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django_fsm import TransitionNotAllowed
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from dunning.api import collection_router
+from dunning.api import collection_router, dealers_router, kpi_router
+from dunning.services.errors import WorkflowConflict
 from receivables.api import ledger_router, reports_router
 from receivables.models import ApiToken
+from receivables.rates import MissingRate
 from receivables.rates_api import rates_router
 
 logger = logging.getLogger(__name__)
@@ -123,13 +126,30 @@ def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpRes
     )
 
 
+@api.exception_handler(WorkflowConflict)
+@api.exception_handler(TransitionNotAllowed)
+def on_state_conflict(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The request was sound, but the state does not allow it (now): somebody decided
+    the escalation first, the account moved, the task was already done."""
+    return api.create_response(request, error_body("", str(exc)), status=409)
+
+
+@api.exception_handler(MissingRate)
+def on_missing_rate(request: HttpRequest, exc: MissingRate) -> HttpResponse:
+    """A figure across currencies needs an exchange rate nobody has entered: say which,
+    rather than add different currencies as if they were one."""
+    return api.create_response(request, error_body("currency", str(exc)), status=409)
+
+
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     """Other HTTP errors (a failed CSRF check, a body that is not JSON) in the same shape."""
     return api.create_response(request, error_body("", str(exc)), status=exc.status_code)
 
 
+api.add_router("/", dealers_router)
 api.add_router("/", ledger_router)
 api.add_router("/", collection_router)
 api.add_router("/reports/", reports_router)
+api.add_router("/reports/", kpi_router)
 api.add_router("/", rates_router)

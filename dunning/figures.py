@@ -15,7 +15,8 @@ a written-off account is dead.
 
 Priority (DOMAIN.md line 6), a score out of about 100; each part is shown to the
 collector so that "why is this dealer first?" has an answer:
-    amount overdue      up to 30   30 * log10(1 + overdue) / 6, capped (1,000,000 -> 30)
+    amount overdue      up to 30   30 * log10(1 + overdue) / 6, capped (1,000,000 -> 30),
+                                   the overdue amount in the reporting currency
     age                 up to 25   25 * days past due of the oldest order / 180, capped
     promise due today         15
     broken promises     up to 10   5 for each in the window
@@ -41,7 +42,8 @@ from dunning.models import (
     RiskClass,
     Stage,
 )
-from receivables.models import ZERO, DealerQuerySet
+from receivables.models import ZERO, Dealer, DealerQuerySet
+from receivables.rates import MissingRate, Rates
 
 DANGER_EVENTS = [DealerEvent.Kind.CLOSURE, DealerEvent.Kind.BANKRUPTCY]
 RISK_POINTS = {
@@ -81,12 +83,8 @@ def with_facts(
     """Annotate everything `DealerFacts` needs, for any number of dealers, in one query."""
     window_start = today - dt.timedelta(days=policy.broken_promise_window_days)
     broken = (
-        Promise.objects.filter(
-            dealer=OuterRef("pk"),
-            status__in=[Promise.Status.BROKEN, Promise.Status.PARTLY_KEPT],
-            due_on__gte=window_start,
-            due_on__lt=today,
-        )
+        Promise.objects.broken()
+        .filter(dealer=OuterRef("pk"), due_on__gte=window_start, due_on__lt=today)
         .values("dealer")
         .annotate(n=Count("pk"))
         .values("n")
@@ -163,14 +161,28 @@ def risk_class(facts: DealerFacts, policy: CollectionPolicy) -> RiskClass:
 class Priority:
     score: Decimal
     parts: dict[str, Decimal]
+    # The overdue amount as the score compares it, in the reporting currency; None when
+    # the dealer's currency has no rate, named in `missing_rate` (its amount scores 0).
+    overdue_in_reporting: Decimal | None = None
+    missing_rate: str = ""
 
     def explain(self) -> str:
         return ", ".join(f"{name} {points:.1f}" for name, points in self.parts.items() if points)
 
 
-def priority(facts: DealerFacts, policy: CollectionPolicy) -> Priority:
-    overdue = max(facts.overdue, ZERO)
-    amount = min(Decimal(30), Decimal(30) * (Decimal(1) + overdue).log10() / 6)
+def priority(facts: DealerFacts, policy: CollectionPolicy, rates: Rates) -> Priority:
+    """The worklist score. Amounts of dealers billed in different currencies are
+    compared in the reporting currency (`rates`); a dealer whose currency has no rate
+    gets no points for its amount and says which rate is missing, rather than have its
+    koruna or zloty counted as euros."""
+    try:
+        overdue: Decimal | None = rates.to_reporting(max(facts.overdue, ZERO), facts.currency)
+    except MissingRate:
+        overdue = None
+    if overdue is None:
+        amount = Decimal(0)
+    else:
+        amount = min(Decimal(30), Decimal(30) * (Decimal(1) + overdue).log10() / 6)
     age = min(Decimal(25), Decimal(25) * Decimal(max(facts.overdue_days, 0)) / 180)
     promise = Decimal(15) if facts.promise_due_today else Decimal(0)
     broken = min(Decimal(10), Decimal(5) * facts.broken_recent)
@@ -188,7 +200,12 @@ def priority(facts: DealerFacts, policy: CollectionPolicy) -> Priority:
         "credit limit use": max(use, Decimal(0)),
     }
     score = sum(parts.values(), Decimal(0)).quantize(Decimal("0.1"))
-    return Priority(score, {k: v.quantize(Decimal("0.1")) for k, v in parts.items()})
+    return Priority(
+        score,
+        {k: v.quantize(Decimal("0.1")) for k, v in parts.items()},
+        overdue_in_reporting=overdue,
+        missing_rate="" if overdue is not None else facts.currency,
+    )
 
 
 @dataclass(frozen=True)
@@ -221,9 +238,30 @@ def credit_status(facts: DealerFacts, today: dt.date) -> CreditStatus:
     )
 
 
+@dataclass(frozen=True)
+class CollectionSummary:
+    stage: str
+    risk_class: str
+    credit: CreditStatus
+
+
+def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
+    """Stage, risk class and credit status of one dealer as of `today`, from one query
+    for the dealer's facts (the dealer endpoint and the order desk ask)."""
+    policy = CollectionPolicy.current()
+    facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today, policy=policy)[dealer.pk]
+    return CollectionSummary(
+        stage=facts.stage,
+        risk_class=risk_class(facts, policy).value,
+        credit=credit_status(facts, today),
+    )
+
+
 __all__ = [
+    "CollectionSummary",
     "DealerFacts",
     "Priority",
+    "collection_summary",
     "credit_status",
     "facts_for",
     "priority",

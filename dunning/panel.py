@@ -39,6 +39,7 @@ from dunning.models import (
 from dunning.services import TimelineEntry
 from dunning.worklist import call_permission_for
 from receivables.models import Dealer
+from receivables.rates import rates_on
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -101,7 +102,7 @@ def collection_panel(
         facts=facts,
         stage_label=Stage(facts.stage).label,
         risk=RiskClass(risk_class(facts, policy)),
-        priority=priority(facts, policy),
+        priority=priority(facts, policy, rates_on(today, [facts.currency])),
         credit=credit_status(facts, today),
         call=call_permission_for(dealer, policy=policy, now=now),
         reliability=services.promise_reliability(dealer, today=today),

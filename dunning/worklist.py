@@ -23,7 +23,8 @@ from dunning.calendar import CallPermission, call_permission, dealer_zone, sugge
 from dunning.figures import DealerFacts, Priority, facts_from_row, priority, risk_class, with_facts
 from dunning.models import CollectionPolicy, ContactLog, Promise, RiskClass, Stage, Task
 from dunning.services.contacts import CALL_CHANNELS
-from receivables.models import Dealer, DealerQuerySet
+from receivables.models import ZERO, Dealer, DealerQuerySet
+from receivables.rates import rates_on
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -72,6 +73,9 @@ class Worklist:
     rows: list[WorklistRow]
     window: tuple[dt.time, dt.time]
     total: int
+    # Currencies whose amounts could not be compared for want of an exchange rate.
+    missing_rates: list[str] = field(default_factory=list)
+    reporting_currency: str = ""
 
 
 def overdue_dealers(
@@ -103,24 +107,38 @@ def build_worklist(
         .select_related("collector")
     )
     rows = []
-    for dealer in candidates:
-        facts = facts_from_row(dealer, today)
+    facts_list = [(dealer, facts_from_row(dealer, today)) for dealer in candidates]
+    rates = rates_on(today, {facts.currency for _dealer, facts in facts_list})
+    for dealer, facts in facts_list:
         rows.append(
             WorklistRow(
                 dealer=dealer,
                 facts=facts,
                 risk=risk_class(facts, policy),
-                priority=priority(facts, policy),
+                priority=priority(facts, policy, rates),
             )
         )
-    # Highest score first; ties go to the larger amount, then the code, so the order is
-    # stable from one page to the next.
-    rows.sort(key=lambda row: (-row.priority.score, -row.facts.overdue, row.dealer.code))
+    # Highest score first; ties go to the larger amount (in the reporting currency), then
+    # the code, so the order is stable from one page to the next.
+    rows.sort(
+        key=lambda row: (
+            -row.priority.score,
+            -(row.priority.overdue_in_reporting or ZERO),
+            row.dealer.code,
+        )
+    )
     page = Paginator(rows, per_page).get_page(page_number)
     page_rows: list[WorklistRow] = list(page.object_list)
     _add_call_permissions(page_rows, policy=policy, now=now)
     _add_promises_and_tasks(page_rows, today=today)
-    return Worklist(page=page, rows=page_rows, window=suggested_window(policy), total=len(rows))
+    return Worklist(
+        page=page,
+        rows=page_rows,
+        window=suggested_window(policy),
+        total=len(rows),
+        missing_rates=sorted({row.priority.missing_rate for row in rows} - {""}),
+        reporting_currency=rates.reporting,
+    )
 
 
 def call_permission_for(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -240,28 +241,44 @@ class OrderQuerySet(models.QuerySet["Order"]):
         return self.open_on(on).filter(due_on__lt=on)
 
     def aging(self, on: dt.date) -> dict:
-        """The aging report of these orders on `on`, in one query."""
-        rows = (
-            self.not_settled_on(on)
-            .open_on(on)
-            .annotate(bucket=bucket_for_due_on(on))
-            .values("bucket")
+        """The aging report of these orders on `on`, in one query. The amounts are only
+        meaningful when the orders share a currency (see `aging_by_currency`)."""
+        return _aging_report(on, self._aging_rows(on))
+
+    def aging_by_currency(self, on: dt.date) -> dict[str, dict]:
+        """One aging report per currency of the orders' dealers, in one query."""
+        rows_by_currency: dict[str, list[dict[str, Any]]] = {}
+        for row in self._aging_rows(on, F("dealer__currency")):
+            rows_by_currency.setdefault(row["currency"], []).append(row)
+        return {
+            currency: _aging_report(on, rows) for currency, rows in sorted(rows_by_currency.items())
+        }
+
+    def _aging_rows(self, on: dt.date, currency: F | None = None) -> Iterable[dict[str, Any]]:
+        orders = self.not_settled_on(on).open_on(on).annotate(bucket=bucket_for_due_on(on))
+        groups = {"currency": currency} if currency is not None else {}
+        return (
+            orders.values("bucket", **groups)
             .annotate(count=Count("id"), amount=Sum("open_amount"))
             .order_by()
         )
-        found = {row["bucket"]: row for row in rows}
-        buckets = []
-        for key, _low, _high in AGING_BUCKETS:
-            row = found.get(key, {"count": 0, "amount": ZERO})
-            buckets.append({"key": key, "count": row["count"], "amount": (row["amount"] or ZERO)})
-        return {
-            "as_of": on,
-            "buckets": buckets,
-            "total": {
-                "count": sum(b["count"] for b in buckets),
-                "amount": sum((b["amount"] for b in buckets), ZERO),
-            },
-        }
+
+
+def _aging_report(on: dt.date, rows: Iterable[dict[str, Any]]) -> dict:
+    """The buckets in their order, every one present, with the total."""
+    found = {row["bucket"]: row for row in rows}
+    buckets = []
+    for key, _low, _high in AGING_BUCKETS:
+        row = found.get(key, {"count": 0, "amount": ZERO})
+        buckets.append({"key": key, "count": row["count"], "amount": (row["amount"] or ZERO)})
+    return {
+        "as_of": on,
+        "buckets": buckets,
+        "total": {
+            "count": sum(b["count"] for b in buckets),
+            "amount": sum((b["amount"] for b in buckets), ZERO),
+        },
+    }
 
 
 class Order(models.Model):

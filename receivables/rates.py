@@ -23,7 +23,7 @@ from receivables.models import ExchangeRate
 
 # The services' helpers, so that a rate is saved, stamped and refused exactly like a
 # dealer: only when something differs, with one ValidationError before any write.
-from receivables.services import _raise_if, _set_and_save
+from receivables.services import raise_if_errors, save_changes
 from receivables.validation import CENT, RATE_PLACES, currency_problem, rate_problem
 
 if TYPE_CHECKING:
@@ -119,11 +119,11 @@ def upsert_rate(
     problem = rate_problem(rate)
     if problem:
         errors["rate"] = f"The rate {problem}."
-    _raise_if(errors)
+    raise_if_errors(errors)
 
     stored = ExchangeRate.objects.select_for_update().filter(
         currency=currency, on=on
     ).first() or ExchangeRate(currency=currency, on=on)
     # As the database will hold it, so that the returned object shows what was stored.
-    _set_and_save(stored, {"rate": rate.quantize(RATE_PLACES)}, user=user, reason=reason)
+    save_changes(stored, {"rate": rate.quantize(RATE_PLACES)}, user=user, reason=reason)
     return stored

@@ -17,7 +17,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 from ninja.responses import codes_4xx
 
-from receivables.api import Currency, Day, Errors, _reason, _require
+from receivables.api_types import Currency, Day, Errors, change_reason, require
 from receivables.models import ExchangeRate
 from receivables.rates import upsert_rate
 from receivables.validation import RATE_PLACES
@@ -64,9 +64,13 @@ def put_rate(
 ) -> dict[str, Any]:
     """Set the rate of `currency` (e.g. CZK) from the day `on` (YYYY-MM-DD). Sending the
     same rate twice changes nothing. The reporting currency is refused: its rate is 1."""
-    _require(request, "receivables.add_exchangerate", "receivables.change_exchangerate")
+    require(request, "receivables.add_exchangerate", "receivables.change_exchangerate")
     rate = upsert_rate(
-        currency=currency, on=on, rate=payload.rate, user=request.user, reason=_reason(request)
+        currency=currency,
+        on=on,
+        rate=payload.rate,
+        user=request.user,
+        reason=change_reason(request),
     )
     return _rate_answer(rate)
 
@@ -74,7 +78,7 @@ def put_rate(
 @rates_router.get("/rates", response={200: list[RateOut], codes_4xx: Errors})
 def list_rates(request: HttpRequest, query: Query[RatesQuery]) -> list[dict[str, Any]]:
     """The stored rates, newest first; `from` and `to` are both included."""
-    _require(request, "receivables.view_exchangerate")
+    require(request, "receivables.view_exchangerate")
     if query.start is not None and query.end is not None and query.end < query.start:
         raise ValidationError({"to": ["The period ends before it starts."]})
     rates = ExchangeRate.objects.order_by("-on", "currency")

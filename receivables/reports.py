@@ -1,7 +1,10 @@
-"""Ledger reports whose definitions are part of the public contract (API.md "Reports").
+"""Ledger reports whose definitions are part of the public contract (docs/API.md
+"Reports").
 
-Aging lives on the Order QuerySet (`Order.objects.aging(on)`); the KPIs are here because
-they combine several figures. Every figure is summed in SQL; Python only divides.
+Aging by bucket lives on the Order QuerySet (`Order.objects.aging(on)`); here are the
+reports across dealers, which must know their currency: per currency in SQL, then one
+currency chosen or every one converted to the reporting currency, never a bare sum of
+different currencies. Every figure is summed in SQL; Python only converts and divides.
 """
 
 from __future__ import annotations
@@ -10,12 +13,21 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Count, F, Func, Q, Sum, Value
+from django.db.models import Count, F, Func, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from dunning.models import Promise
-from receivables.models import CENT, DealerQuerySet, Order, OrderQuerySet, money_sum
+from receivables.models import (
+    AGING_BUCKETS,
+    CENT,
+    ZERO,
+    DealerQuerySet,
+    Order,
+    OrderQuerySet,
+    money_sum,
+)
+from receivables.rates import rates_on
 
 
 class DaysBetween(Func):
@@ -50,13 +62,25 @@ def _orders(dealers: DealerQuerySet | None) -> OrderQuerySet:
     return orders
 
 
-def open_total(orders: OrderQuerySet, on: dt.date, *, not_due_only: bool = False) -> Decimal:
-    """Open amount of these orders at the end of `on` (only the part not yet past due when
-    `not_due_only`)."""
+def open_by_currency(
+    orders: OrderQuerySet, on: dt.date, *, not_due_only: bool = False
+) -> dict[str, Decimal]:
+    """Open amount of these orders at the end of `on` per currency of their dealers (only
+    the part not yet past due when `not_due_only`)."""
     open_orders = orders.not_settled_on(on).open_on(on)
     if not_due_only:
         open_orders = open_orders.filter(due_on__gte=on)
-    return open_orders.aggregate(total=money_sum("open_amount"))["total"]
+    return _by_currency(open_orders, "open_amount")
+
+
+def _by_currency(orders: OrderQuerySet, amount: str) -> dict[str, Decimal]:
+    rows = (
+        orders.values(currency=F("dealer__currency"))
+        .annotate(total=money_sum(amount))
+        .order_by()
+        .values_list("currency", "total")
+    )
+    return dict(rows)  # type: ignore[arg-type]
 
 
 def lateness_of_orders_paid_between(
@@ -74,22 +98,85 @@ def lateness_of_orders_paid_between(
     return row["count"], row["days"]
 
 
-def kpi_report(
-    *, start: dt.date, end: dt.date, dealers: DealerQuerySet | None = None
-) -> dict[str, Decimal | None]:
-    """The KPIs of API.md over [start, end], both days included.
+def in_one_currency(
+    amounts: dict[str, Decimal], *, currency: str | None, on: dt.date
+) -> tuple[str, Decimal]:
+    """Amounts per currency as one amount: those of `currency` alone when it is given,
+    otherwise every currency converted to the reporting currency at the rates of `on`.
 
-    Ratios are None when their denominator is zero (no sales, nothing to collect).
+    Raises `MissingRate`, naming the currency, when a rate is missing: a figure is never
+    summed across currencies as if they were one.
+    """
+    if currency is not None:
+        return currency, amounts.get(currency, ZERO)
+    rates = rates_on(on, amounts)
+    converted = (rates.to_reporting(amount, code) for code, amount in amounts.items())
+    return rates.reporting, sum(converted, ZERO)
+
+
+def aging_report(orders: OrderQuerySet, on: dt.date, *, currency: str | None = None) -> dict:
+    """The aging report of these orders on `on` in one currency: the orders of
+    `currency`'s dealers, or all of them converted to the reporting currency at the
+    rates of `on` (bucket by bucket). The answer names its `currency`."""
+    if currency is not None:
+        report = orders.filter(dealer__currency=currency).aging(on)
+        return {**report, "currency": currency}
+    by_currency = orders.aging_by_currency(on)
+    rates = rates_on(on, by_currency)
+    buckets = []
+    for index, (key, _low, _high) in enumerate(AGING_BUCKETS):
+        parts = [(code, report["buckets"][index]) for code, report in by_currency.items()]
+        buckets.append(
+            {
+                "key": key,
+                "count": sum(bucket["count"] for _code, bucket in parts),
+                "amount": sum(
+                    (rates.to_reporting(bucket["amount"], code) for code, bucket in parts), ZERO
+                ),
+            }
+        )
+    return {
+        "as_of": on,
+        "currency": rates.reporting,
+        "buckets": buckets,
+        "total": {
+            "count": sum(b["count"] for b in buckets),
+            "amount": sum((b["amount"] for b in buckets), ZERO),
+        },
+    }
+
+
+def kpi_report(
+    *,
+    start: dt.date,
+    end: dt.date,
+    dealers: DealerQuerySet | None = None,
+    currency: str | None = None,
+) -> dict[str, Any]:
+    """The ledger's KPIs over [start, end], both days included (docs/API.md "KPIs").
+
+    With `currency`, the figures of that currency's dealers alone; without, every amount
+    converted to the reporting currency at the rates of `end` (one rate per currency
+    for the whole period, so that the ratios compare like with like). The answer names
+    its `currency`. Ratios are None when their denominator is zero.
     """
     if end < start:
         raise ValueError("The period ends before it starts.")
     orders = _orders(dealers)
-    sales = orders.filter(ordered_on__gte=start, ordered_on__lte=end).aggregate(
-        total=money_sum("amount")
-    )["total"]
-    opening = open_total(orders, start - dt.timedelta(days=1))
-    closing = open_total(orders, end)
-    closing_current = open_total(orders, end, not_due_only=True)
+    if currency is not None:
+        orders = orders.filter(dealer__currency=currency)
+    sums = {
+        "sales": _by_currency(orders.filter(ordered_on__gte=start, ordered_on__lte=end), "amount"),
+        "opening": open_by_currency(orders, start - dt.timedelta(days=1)),
+        "closing": open_by_currency(orders, end),
+        "closing_current": open_by_currency(orders, end, not_due_only=True),
+    }
+    named = currency
+    totals: dict[str, Decimal] = {}
+    for name, amounts in sums.items():
+        named, totals[name] = in_one_currency(amounts, currency=currency, on=end)
+    sales, opening = totals["sales"], totals["opening"]
+    closing, closing_current = totals["closing"], totals["closing_current"]
     paid_count, days_late = lateness_of_orders_paid_between(orders, start, end)
 
     days = Decimal((end - start).days + 1)
@@ -98,6 +185,7 @@ def kpi_report(
     cei = two_places((opening + sales - closing) / collectible * 100) if collectible else None
     average_days_late = two_places(Decimal(days_late) / paid_count) if paid_count else None
     return {
+        "currency": named or settings.REPORTING_CURRENCY,
         "sales": two_places(sales),
         "opening": two_places(opening),
         "closing": two_places(closing),
@@ -105,29 +193,8 @@ def kpi_report(
         "dso": dso,
         "cei": cei,
         "average_days_late": average_days_late,
-        "orders_paid": Decimal(paid_count),
-        "broken_promise_rate": broken_promise_rate(start=start, end=end, dealers=dealers),
+        "orders_paid": paid_count,
     }
 
 
-def broken_promise_rate(
-    *, start: dt.date, end: dt.date, dealers: DealerQuerySet | None = None
-) -> Decimal | None:
-    """Share (percent) of promises due in the period that were broken or only partly kept."""
-    promises = Promise.objects.filter(due_on__gte=start, due_on__lte=end).exclude(
-        status=Promise.Status.OPEN
-    )
-    if dealers is not None:
-        promises = promises.filter(dealer__in=dealers)
-    row = promises.aggregate(
-        decided=Count("pk"),
-        broken=Count(
-            "pk", filter=Q(status__in=[Promise.Status.BROKEN, Promise.Status.PARTLY_KEPT])
-        ),
-    )
-    if not row["decided"]:
-        return None
-    return two_places(Decimal(row["broken"]) * 100 / row["decided"])
-
-
-__all__ = ["kpi_report", "two_places"]
+__all__ = ["aging_report", "in_one_currency", "kpi_report", "two_places"]

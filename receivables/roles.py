@@ -1,6 +1,6 @@
 """Roles are Django groups carrying model permissions; this module names them and says
-which ledger permissions each one gets (the workflow's are in `dunning.roles`). Scoping rows to a user lives in
-`DealerQuerySet.visible_to`, which reads the role from here."""
+which ledger permissions each one gets (the workflow's are in `dunning.roles`). Scoping
+rows to a user lives in `DealerQuerySet.visible_to`, which reads the role from here."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Ledger workflows: writing dealers, orders and payments pushed by the ERP, and the credit
-rules the API reports for a dealer.
+"""Ledger workflows: writing dealers, orders and payments pushed by the ERP.
 
 The upserts are keyword-only and atomic. They check every rule first and raise one Django
 `ValidationError` that maps field names to messages, so bad input changes nothing. They
@@ -19,17 +18,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, Literal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
 
-from dunning.figures import CreditStatus, facts_for, risk_class
-from dunning.figures import credit_status as credit_status_of
-from dunning.models import CollectionPolicy
 from receivables.allocation import reallocate_dealers
 from receivables.models import ZERO, Dealer, Order, OrderLine, Payment
 from receivables.validation import country_problem, currency_problem, money_problem
@@ -46,38 +39,6 @@ KEEP: Final = _Keep.KEEP
 Keep = Literal[_Keep.KEEP]
 
 
-def business_today() -> dt.date:
-    """Today's date in the business time zone, the calendar that due dates live in."""
-    return timezone.localdate(timezone=ZoneInfo(settings.BUSINESS_TIME_ZONE))
-
-
-# --- Collection standing -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CollectionSummary:
-    stage: str
-    risk_class: str
-    credit: CreditStatus
-
-
-def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
-    """Stage, risk class and credit status of a dealer as of `today`, by the rules of the
-    collection workflow (`dunning.figures`), from one query for the dealer's facts."""
-    policy = CollectionPolicy.current()
-    facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today, policy=policy)[dealer.pk]
-    return CollectionSummary(
-        stage=facts.stage,
-        risk_class=risk_class(facts, policy).value,
-        credit=credit_status_of(facts, today),
-    )
-
-
-def credit_status(dealer: Dealer, today: dt.date) -> CreditStatus:
-    """Whether the order desk may sell to this dealer on credit (DOMAIN.md line 12)."""
-    return collection_summary(dealer, today).credit
-
-
 # --- Upserts ------------------------------------------------------------------------------
 
 
@@ -88,7 +49,7 @@ class LineInput:
     unit_price: Decimal
 
 
-def _set_and_save(
+def save_changes(
     instance: models.Model,
     values: Mapping[str, Any],
     *,
@@ -126,7 +87,7 @@ def _check_amount(
         errors[field] = f"The amount {problem}."
 
 
-def _raise_if(errors: dict[str, str]) -> None:
+def raise_if_errors(errors: dict[str, str]) -> None:
     if errors:
         raise ValidationError({field: [message] for field, message in errors.items()})
 
@@ -188,10 +149,10 @@ def upsert_dealer(
             if found is None:
                 errors["collector"] = f"No active user '{collector}'."
             values["collector_id"] = found
-    _raise_if(errors)
+    raise_if_errors(errors)
 
     dealer = Dealer.objects.select_for_update().filter(code=code).first() or Dealer(code=code)
-    _set_and_save(dealer, values, user=user, reason=reason)
+    save_changes(dealer, values, user=user, reason=reason)
     return dealer
 
 
@@ -250,7 +211,7 @@ def upsert_order(
                 f"Payments of the current dealer name this order ({', '.join(naming)}); "
                 "move or correct them first."
             )
-    _raise_if(errors)
+    raise_if_errors(errors)
 
     values: dict[str, Any] = {
         "dealer_id": dealer_id,
@@ -269,7 +230,7 @@ def upsert_order(
         order = Order(number=number)
     else:
         touched.add(order.dealer_id)
-    _set_and_save(order, values, user=user, reason=reason)
+    save_changes(order, values, user=user, reason=reason)
     if lines is not KEEP:
         _replace_lines(order, lines, user=user, reason=reason)
     reallocate_dealers([d for d in touched if d is not None])
@@ -353,14 +314,14 @@ def upsert_payment(
             f"The named order '{payment.order.number}' belongs to the former dealer: "
             "name an order of the new dealer or null."
         )
-    _raise_if(errors)
+    raise_if_errors(errors)
 
     touched = {dealer_id}
     if payment is None:
         payment = Payment(reference=reference)
     else:
         touched.add(payment.dealer_id)
-    _set_and_save(payment, values, user=user, reason=reason)
+    save_changes(payment, values, user=user, reason=reason)
     reallocate_dealers([d for d in touched if d is not None])
     return payment
 

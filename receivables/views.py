@@ -18,9 +18,9 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
 from receivables.access import get_dealer_for_user
+from receivables.dates import business_today
 from receivables.forms import BUCKET_LABELS, AgingForm, DealerFilterForm
 from receivables.models import ZERO, Allocation, Dealer, DealerQuerySet, Order
-from receivables.services import business_today
 
 DEALERS_PER_PAGE = 25
 PAYMENTS_PER_PAGE = 20

@@ -79,6 +79,7 @@ def test_aging_answers_api_md_shape_with_money_strings(manager: Any) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "as_of": "2026-03-02",
+        "currency": "EUR",
         "buckets": [
             {"key": "current", "count": 1, "amount": "20.00"},  # not yet ordered: not open
             {"key": "1-30", "count": 2, "amount": "70.10"},
@@ -221,6 +222,7 @@ def test_kpis_answer_every_figure_as_a_two_decimal_string(manager: Any) -> None:
 
     assert answer == {
         "from": "2026-01-01",
+        "currency": "EUR",
         "to": "2026-03-31",
         "sales": "1333.33",
         "opening": "0.00",

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from receivables.allocation import reallocate_dealers
+from receivables.dates import business_today
 from receivables.models import Contact
-from receivables.services import business_today
 from tests.factories import (
     PASSWORD,
     ContactFactory,

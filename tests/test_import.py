@@ -711,3 +711,13 @@ def test_service_returns_errors_with_file_line_and_column(tmp_path, collector):
     [error] = result.errors
     assert (error.file, error.line, error.column) == ("orders.csv", 4, "due_on")
     assert "is not a valid date" in error.message
+
+
+def test_an_unassigned_country_code_is_refused_as_the_api_refuses_it(tmp_path, collector):
+    files = ledger_files(tmp_path, dealers=DEALERS + "D3,Agro Nowhere,XX,EUR,,\n")
+
+    report = failing_import(**files)
+
+    assert report == [
+        "dealers.csv, line 4, column country: 'XX' is not an ISO 3166 alpha-2 code such as DE"
+    ]

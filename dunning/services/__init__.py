@@ -36,7 +36,7 @@ from dunning.services.stages import (
     why_not,
 )
 from dunning.services.timeline import TimelineEntry, timeline
-from receivables.services import business_today
+from receivables.dates import business_today
 
 __all__ = [
     "EscalationConflict",

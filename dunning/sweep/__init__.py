@@ -35,7 +35,7 @@ from dunning.sweep.runner import (
     run_sweep,
     sweep_batch,
 )
-from receivables.services import business_today
+from receivables.dates import business_today
 
 __all__ = [
     "BATCH_SIZE",

@@ -15,7 +15,7 @@ from dunning.sweep import BATCH_SIZE, BatchResult, BatchSizeMismatch, business_t
 def _iso_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
-    except BatchSizeMismatch as exc:
+    except ValueError as exc:
         raise ArgumentTypeError(f"'{value}' is not a date as YYYY-MM-DD") from exc
 
 

@@ -14,8 +14,16 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
 from receivables.allocation import reallocate_dealers
-from receivables.models import Agency, Contact, Dealer, Order, OrderLine, Payment
-from receivables.services import business_today
+from receivables.dates import business_today
+from receivables.models import (
+    Agency,
+    Contact,
+    Dealer,
+    ExchangeRate,
+    Order,
+    OrderLine,
+    Payment,
+)
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
@@ -48,6 +56,9 @@ NAMES = ["Agro", "Farm", "Feed", "Hof", "Rol", "Vee", "Zemed", "Land", "Korn", "
 SUFFIXES = ["Handel", "Supply", "Partner", "Centrum", "Service", "& Söhne", "Coop"]
 FIRST = ["Anna", "Jan", "Petra", "Tomasz", "Eva", "Klaus", "Marek", "Sanne", "Jiří", "Lena"]
 LAST = ["Nowak", "Bauer", "de Vries", "Novák", "Huber", "Kowalski", "Jansen", "Schmid"]
+
+# Euros for one unit of the demo's other currencies, about where they stood in 2026.
+DEMO_RATES = {"PLN": Decimal("0.2350"), "CZK": Decimal("0.0400")}
 
 # Paying habits: (share of dealers, days late range, share of orders left unpaid lately)
 PROFILES = [
@@ -206,7 +217,23 @@ class Command(BaseCommand):
         bulk_create_with_history(order_lines, OrderLine, default_change_reason="demo")
         bulk_create_with_history(payments, Payment, default_change_reason="demo")
         reallocate_dealers([d.pk for d in dealer_rows])
+        rates = _exchange_rates(rng, start=start, today=today)
+        bulk_create_with_history(rates, ExchangeRate, default_change_reason="demo")
         self.stdout.write(
             f"Loaded {len(dealer_rows)} dealers, {len(orders)} orders and "
             f"{len(payments)} payments up to {today:%Y-%m-%d}."
         )
+
+
+def _exchange_rates(rng: random.Random, *, start: dt.date, today: dt.date) -> list[ExchangeRate]:
+    """A rate on the first of every month of the demo's two years, drifting a little, so
+    that whole-book figures in euros have a rate for every day (settings.REPORTING_CURRENCY
+    is EUR by default)."""
+    rates = []
+    for currency, rate in DEMO_RATES.items():
+        month = start.replace(day=1)
+        while month <= today:
+            rate = (rate * Decimal(1 + rng.uniform(-0.01, 0.01))).quantize(Decimal("0.00000001"))
+            rates.append(ExchangeRate(currency=currency, on=month, rate=rate))
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+    return rates

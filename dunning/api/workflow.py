@@ -10,68 +10,43 @@ Money leaves as a string with two decimals, timestamps as ISO 8601 with an offse
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable
-from decimal import Decimal
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from ninja.params import P, PathEx
 from ninja.responses import codes_4xx
 from pydantic import StringConstraints
 
 from dunning import services
 from dunning.models import ContactLog, DealerEvent, Escalation, Excuse, Promise
-from receivables.models import CENT, Agency, Contact, Dealer
+from receivables.access import get_dealer_for_user
+from receivables.api_types import (
+    Day,
+    DealerCode,
+    Errors,
+    MoneyIn,
+    Note,
+    Text,
+    money,
+    money_or_none,
+    require,
+    timestamp,
+    username,
+)
+from receivables.models import Agency, Contact
 
 collection_router = Router(tags=["collection"])
 
-# PostgreSQL cannot store NUL characters: refuse them as bad input rather than fail later.
-NO_NUL = r"^[^\x00]*$"
-Text = Annotated[str, StringConstraints(strip_whitespace=True, pattern=NO_NUL, max_length=5000)]
-DealerCode = PathEx[str, P(min_length=1, max_length=40, pattern=NO_NUL)]
-MoneyIn = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
-Day = Annotated[dt.date, Field(ge=dt.date(1900, 1, 1), le=dt.date(2999, 12, 31))]
 EscalationStatus = Literal["pending", "approved", "rejected"]
 
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(CENT))
-
-
-def timestamp(value: dt.datetime | None) -> str | None:
-    """ISO 8601 with the business zone's offset, e.g. 2026-03-02T12:00:00+01:00."""
-    if value is None:
-        return None
-    return timezone.localtime(value, ZoneInfo(settings.BUSINESS_TIME_ZONE)).isoformat()
-
-
-def username(user: Any) -> str | None:
-    return user.get_username() if user is not None else None
-
-
 # --- Schemas --------------------------------------------------------------------------------
-
-
-class FieldError(Schema):
-    field: str
-    message: str
-
-
-class Errors(Schema):
-    errors: list[FieldError]
 
 
 class PromiseIn(Schema):
     amount: MoneyIn
     due_on: Day = Field(description="The date the dealer named")
-    note: Text = ""
+    note: Note = ""
 
 
 class PromiseOut(Schema):
@@ -87,19 +62,19 @@ class PromiseOut(Schema):
 
 class EscalationIn(Schema):
     to_stage: Annotated[str, Field(description="hard, litigation, agency or written_off")]
-    reason: Text
-    agency: Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)] | None = Field(
+    reason: Note
+    agency: Annotated[Text, StringConstraints(max_length=200)] | None = Field(
         None, description="For to_stage agency: the name of the agency to place it with"
     )
 
 
 class DecisionIn(Schema):
-    note: Text = ""
+    note: Note = ""
 
 
 class EscalationQuery(Schema):
     status: EscalationStatus | None = None
-    dealer: Annotated[str, StringConstraints(max_length=40, pattern=NO_NUL)] | None = Field(
+    dealer: Annotated[Text, StringConstraints(max_length=40)] | None = Field(
         None, description="A dealer's code"
     )
 
@@ -126,7 +101,7 @@ class ContactIn(Schema):
     person: int | None = Field(None, description="Id of one of the dealer's contacts")
     excuse: int | None = Field(None, description="Id of an excuse of the library")
     promise: int | None = Field(None, description="Id of a promise of the dealer")
-    note: Text = ""
+    note: Note = ""
 
 
 class ContactOut(Schema):
@@ -145,7 +120,7 @@ class ContactOut(Schema):
 class EventIn(Schema):
     kind: DealerEvent.Kind
     occurred_on: Day
-    note: Text = ""
+    note: Note = ""
 
 
 class EventOut(Schema):
@@ -170,45 +145,6 @@ class TimelineEntryOut(Schema):
 
 
 # --- Helpers --------------------------------------------------------------------------------
-
-
-def _errors(field: str, message: str) -> dict[str, Any]:
-    return {"errors": [{"field": field, "message": message}]}
-
-
-def answers_refusals(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the services' refusals into API.md's error answers."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(request, *args, **kwargs)
-        except services.InvalidInput as exc:
-            return Status(400, _errors(exc.field, str(exc.message)))
-        except PermissionDenied as exc:
-            return Status(403, _errors("", str(exc) or "Permission denied."))
-        except (services.WorkflowConflict, services.TransitionNotAllowed) as exc:
-            return Status(409, _errors("", str(exc)))
-
-    return wrapper
-
-
-def _require(request: HttpRequest, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied("Your role does not allow this.")
-
-
-def _get_dealer_for_user(request: HttpRequest, code: str) -> Dealer:
-    """The dealer `code` if this user may see it; otherwise a 404 like a missing one, so
-    that nobody can probe another portfolio."""
-    dealer = Dealer.objects.visible_to(request.user).filter(code=code).first()
-    if dealer is None:
-        raise Http404(f"No dealer '{code}'.")
-    return dealer
-
-
-def _visible_escalations(request: HttpRequest) -> QuerySet[Escalation]:
-    return Escalation.objects.filter(dealer__in=Dealer.objects.visible_to(request.user))
 
 
 def _promise_answer(promise: Promise) -> dict[str, Any]:
@@ -261,11 +197,10 @@ def _related(model: Any, pk: int | None, field: str, **scope: Any) -> Any:
 
 
 @collection_router.post("/dealers/{code}/promises", response={201: PromiseOut, codes_4xx: Errors})
-@answers_refusals
 def make_promise(request: HttpRequest, code: DealerCode, payload: PromiseIn) -> Any:
     """Record a promise to pay. A date on a weekend or a public holiday of the dealer's
     country moves to the next business day; both dates are answered."""
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     promise = services.make_promise(
         dealer=dealer,
         amount=payload.amount,
@@ -280,11 +215,10 @@ def make_promise(request: HttpRequest, code: DealerCode, payload: PromiseIn) -> 
 @collection_router.get(
     "/dealers/{code}/promises", response={200: list[PromiseOut], codes_4xx: Errors}
 )
-@answers_refusals
 def list_promises(request: HttpRequest, code: DealerCode) -> Any:
     """The dealer's promises, newest first."""
-    _require(request, "dunning.view_promise")
-    dealer = _get_dealer_for_user(request, code)
+    require(request, "dunning.view_promise")
+    dealer = get_dealer_for_user(request.user, code)
     promises = Promise.objects.filter(dealer=dealer).order_by("-made_on", "-created_at", "-id")
     return Status(200, [_promise_answer(promise) for promise in promises])
 
@@ -295,11 +229,10 @@ def list_promises(request: HttpRequest, code: DealerCode) -> Any:
 @collection_router.post(
     "/dealers/{code}/escalations", response={201: EscalationOut, codes_4xx: Errors}
 )
-@answers_refusals
 def request_escalation(request: HttpRequest, code: DealerCode, payload: EscalationIn) -> Any:
     """Ask a manager to move the account to hard collection, litigation, an agency or
     write-off. Answers the pending request."""
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     agency = None
     if payload.agency is not None:
         agency = Agency.objects.filter(name=payload.agency).first()
@@ -317,11 +250,10 @@ def request_escalation(request: HttpRequest, code: DealerCode, payload: Escalati
 
 
 @collection_router.get("/escalations", response={200: list[EscalationOut], codes_4xx: Errors})
-@answers_refusals
 def list_escalations(request: HttpRequest, query: Query[EscalationQuery]) -> Any:
     """Escalations of the dealers this user may see, newest first."""
-    _require(request, "dunning.view_escalation")
-    escalations = _visible_escalations(request).select_related(
+    require(request, "dunning.view_escalation")
+    escalations = Escalation.objects.visible_to(request.user).select_related(
         "dealer", "requested_by", "decided_by", "agency"
     )
     if query.status is not None:
@@ -336,8 +268,8 @@ def list_escalations(request: HttpRequest, query: Query[EscalationQuery]) -> Any
 def _decide(
     request: HttpRequest, escalation_id: int, payload: DecisionIn | None, decide: Any
 ) -> Any:
-    _require(request, "dunning.view_escalation")
-    if not _visible_escalations(request).filter(pk=escalation_id).exists():
+    require(request, "dunning.view_escalation")
+    if not Escalation.objects.visible_to(request.user).filter(pk=escalation_id).exists():
         raise Http404(f"No escalation #{escalation_id}.")
     decide(
         escalation_id=escalation_id,
@@ -351,7 +283,6 @@ def _decide(
 @collection_router.post(
     "/escalations/{escalation_id}/approve", response={200: EscalationOut, codes_4xx: Errors}
 )
-@answers_refusals
 def approve_escalation(
     request: HttpRequest, escalation_id: int, payload: DecisionIn | None = None
 ) -> Any:
@@ -363,7 +294,6 @@ def approve_escalation(
 @collection_router.post(
     "/escalations/{escalation_id}/reject", response={200: EscalationOut, codes_4xx: Errors}
 )
-@answers_refusals
 def reject_escalation(
     request: HttpRequest, escalation_id: int, payload: DecisionIn | None = None
 ) -> Any:
@@ -375,11 +305,10 @@ def reject_escalation(
 
 
 @collection_router.post("/dealers/{code}/contacts", response={201: ContactOut, codes_4xx: Errors})
-@answers_refusals
 def log_contact(request: HttpRequest, code: DealerCode, payload: ContactIn) -> Any:
     """Log a call, visit, e-mail, SMS or letter. One that breaks the policy's caps or
     quiet hours is still recorded, with `broken_rule` set, and the managers are told."""
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     now = timezone.now()
     contact = services.log_contact(
         dealer=dealer,
@@ -411,11 +340,10 @@ def log_contact(request: HttpRequest, code: DealerCode, payload: ContactIn) -> A
 
 
 @collection_router.post("/dealers/{code}/events", response={201: EventOut, codes_4xx: Errors})
-@answers_refusals
 def report_event(request: HttpRequest, code: DealerCode, payload: EventIn) -> Any:
     """Report a danger sign. The managers are alerted, and when the dealer owes anything
     an escalation is proposed (answered as `proposed_escalation`)."""
-    dealer = _get_dealer_for_user(request, code)
+    dealer = get_dealer_for_user(request.user, code)
     event = services.report_event(
         dealer=dealer,
         kind=payload.kind,
@@ -445,12 +373,11 @@ def report_event(request: HttpRequest, code: DealerCode, payload: EventIn) -> An
 @collection_router.get(
     "/dealers/{code}/timeline", response={200: list[TimelineEntryOut], codes_4xx: Errors}
 )
-@answers_refusals
 def dealer_timeline(request: HttpRequest, code: DealerCode) -> Any:
     """Orders, payments, promises, contacts, letters and stage changes, newest first (the
     newest 200)."""
-    _require(request, "dunning.view_collectionaccount")
-    dealer = _get_dealer_for_user(request, code)
+    require(request, "dunning.view_collectionaccount")
+    dealer = get_dealer_for_user(request.user, code)
     return Status(
         200,
         [
@@ -460,7 +387,7 @@ def dealer_timeline(request: HttpRequest, code: DealerCode) -> Any:
                 "at": timestamp(entry["at"]),
                 "id": entry["id"],
                 "reference": entry["reference"],
-                "amount": money(entry["amount"]),
+                "amount": money_or_none(entry["amount"]),
                 "summary": entry["summary"],
                 "by": entry["by"],
             }
