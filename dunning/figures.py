@@ -2,8 +2,8 @@
 class, the worklist priority and the credit hold. Nothing here is stored; every figure
 is computed from the ledger and the workflow tables when asked.
 
-Risk class (DOMAIN.md line 4), by the age of the oldest overdue order, with the policy's
-thresholds (defaults in days):
+Risk class ("Classify the debt", docs/PRACTICE.md §4), by the age of the oldest overdue
+order, with the policy's thresholds (defaults in days):
     nothing past due            -> uncollected
     1 .. 90                     -> in_collection
     91 .. 365                   -> quasi_bad
@@ -13,7 +13,7 @@ and raised by signals: hard collection or two broken promises in the window make
 least quasi_bad; litigation, agency placement, a closure or bankruptcy at least bad;
 a written-off account is dead.
 
-Priority (DOMAIN.md line 6), a score out of about 100; each part is shown to the
+Priority ("Prioritise", docs/PRACTICE.md §6), a score out of about 100; each part is shown to the
 collector so that "why is this dealer first?" has an answer:
     amount overdue      up to 30   30 * log10(1 + overdue) / 6, capped (1,000,000 -> 30),
                                    the overdue amount in the reporting currency
@@ -216,8 +216,9 @@ class CreditStatus:
 
 
 def credit_status(facts: DealerFacts, today: dt.date) -> CreditStatus:
-    """Credit hold (DOMAIN.md line 12): in hard collection or beyond, or over the credit
-    limit; a manager's override lifts it until a date."""
+    """Credit hold ("No new business before payment", docs/PRACTICE.md §12): in hard
+    collection or beyond, or over the credit limit; a manager's override lifts it until
+    a date."""
     reasons = []
     if facts.stage in CREDIT_HOLD_STAGES:
         reasons.append(f"account is in {Stage(facts.stage).label.lower()}")

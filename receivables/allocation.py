@@ -1,4 +1,4 @@
-"""How payments are spread over orders (DOMAIN.md line 18).
+"""How payments are spread over orders ("After the money arrives", docs/PRACTICE.md §18).
 
 The rule, replayed from a dealer's whole history so that the result never depends on the
 order in which the ERP happened to send things:

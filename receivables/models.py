@@ -32,7 +32,7 @@ CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")
 
 
-# Aging buckets as API.md defines them: (key, lowest age, highest age) in days past due.
+# Aging buckets as docs/API.md defines them: (key, lowest age, highest age) in days past due.
 AGING_BUCKETS: list[tuple[str, int | None, int | None]] = [
     ("current", None, 0),
     ("1-30", 1, 30),
@@ -177,7 +177,8 @@ class Dealer(models.Model):
 
 
 class Contact(models.Model):
-    """One of the dealer's people; DOMAIN.md line 11 wants the three key roles on file."""
+    """One of the dealer's people: the practice wants the three key roles on file ("Three
+    contacts per dealer", docs/PRACTICE.md §11)."""
 
     class Role(models.TextChoices):
         OWNER = "owner", "Business owner"
@@ -229,7 +230,7 @@ class OrderQuerySet(models.QuerySet["Order"]):
         return self.filter(Q(settled_on__isnull=True) | Q(settled_on__gt=on))
 
     def open_on(self, on: dt.date) -> OrderQuerySet:
-        """Orders open at the end of `on`, annotated with `open_amount` (API.md "Aging")."""
+        """Orders open at the end of `on`, annotated with `open_amount` (docs/API.md "Aging")."""
         return (
             self.filter(ordered_on__lte=on)
             .with_paid(on)

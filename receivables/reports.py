@@ -51,7 +51,7 @@ class DaysBetween(Func):
 
 
 def two_places(value: Decimal) -> Decimal:
-    """Round half up to cents, as API.md requires for every KPI."""
+    """Round half up to cents, as docs/API.md requires for every KPI."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -1,5 +1,5 @@
 """Payments are allocated to the named order first, then oldest due first; what is left
-stays as credit for the next order (DOMAIN.md line 18)."""
+stays as credit for the next order ("After the money arrives", docs/PRACTICE.md §18)."""
 
 import datetime as dt
 from decimal import Decimal

@@ -12,7 +12,7 @@ from django.test import Client
 from receivables.models import ApiToken, Dealer
 from tests.factories import DealerFactory, UserFactory
 
-# Every path of API.md's "Ledger" and "Reports" tables.
+# Every path of docs/API.md's "Ledger" and "Reports" tables.
 LEDGER_AND_REPORT_PATHS = {
     "/api/v1/dealers/{code}": {"get", "put"},
     "/api/v1/dealers/{code}/credit-status": {"get"},

@@ -1,4 +1,4 @@
-"""The collection endpoints of API.md: promises, escalations, the timeline, and logging
+"""The collection endpoints of docs/API.md: promises, escalations, the timeline, and logging
 contacts and dealer events, with each role's rights and scoping (another portfolio's
 dealer is a 404), money as strings, and the error shapes."""
 

@@ -1,4 +1,4 @@
-"""The ledger endpoints of API.md: dealers, orders and payments by business key, with the
+"""The ledger endpoints of docs/API.md: dealers, orders and payments by business key, with the
 web UI's permissions, idempotent PUTs and bad input answered with 400 and no change."""
 
 from __future__ import annotations

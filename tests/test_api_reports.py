@@ -1,4 +1,4 @@
-"""The report endpoints of API.md: aging and KPIs, over the dealers the user may see."""
+"""The report endpoints of docs/API.md: aging and KPIs, over the dealers the user may see."""
 
 from __future__ import annotations
 

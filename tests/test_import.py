@@ -1,6 +1,6 @@
 """`manage.py import_ledger`: dealers, orders and payments from CSV or XLSX files, all or
 nothing, every bad row reported, and a second run of the same files changes nothing
-(API.md "Commands")."""
+(docs/API.md "Commands")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """IBM's late-payment sample through `import_ledger`: the aging report and the 2013 KPIs
-must equal an independent computation from the raw CSV that follows API.md's definitions
+must equal an independent computation from the raw CSV that follows docs/API.md's definitions
 word for word (plain Python: csv, Decimal, datetime)."""
 
 from __future__ import annotations

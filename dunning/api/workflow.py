@@ -1,4 +1,4 @@
-"""The collection endpoints of the JSON API (API.md "Collection"): promises, escalations
+"""The collection endpoints of the JSON API (docs/API.md "Collection"): promises, escalations
 and the dealer's timeline, plus logging contacts and reporting dealer events.
 
 Views here scope to the dealers the user may see (another portfolio's dealer is a 404),

@@ -1,4 +1,5 @@
-"""The excuse library as DOMAIN.md line 10 lists it; managers edit it in the admin."""
+"""The excuse library of the practice ("Excuses have answers", docs/PRACTICE.md §10);
+managers edit it in the admin."""
 
 from django.db import migrations
 

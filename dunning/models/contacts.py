@@ -75,7 +75,8 @@ class ContactLog(models.Model):
 
 
 class DealerEvent(models.Model):
-    """A danger sign (DOMAIN.md line 14): alerts the manager and proposes escalation."""
+    """A danger sign ("Watch for danger signs", docs/PRACTICE.md §14): alerts the manager
+    and proposes escalation."""
 
     class Kind(models.TextChoices):
         OWNERSHIP_TRANSFER = "ownership_transfer", "Ownership transfer"

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class Evidence(models.Model):
-    """A file kept for enforcement (DOMAIN.md line 15), fingerprinted with SHA-256."""
+    """A file kept for enforcement ("Evidence", docs/PRACTICE.md §15), fingerprinted with
+    SHA-256."""
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="evidence")
     file = models.FileField(upload_to="evidence/%Y/%m/")

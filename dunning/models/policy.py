@@ -47,7 +47,7 @@ class CollectionPolicy(models.Model):
     suggested_to = models.TimeField(default=dt.time(17, 0))
     lunch_from = models.TimeField(default=dt.time(11, 45), help_text="Never suggest from")
     lunch_to = models.TimeField(default=dt.time(14, 0), help_text="Never suggest until")
-    # Risk classes by age of the oldest overdue order (DOMAIN.md line 4).
+    # Risk classes by age of the oldest overdue order ("Classify the debt", docs/PRACTICE.md §4).
     quasi_bad_after_days = models.PositiveIntegerField(default=90)
     bad_after_days = models.PositiveIntegerField(default=365)
     dead_after_days = models.PositiveIntegerField(default=730)

@@ -37,7 +37,7 @@ class PromiseQuerySet(models.QuerySet["Promise"]):
 
 
 class Promise(models.Model):
-    """A promise to pay an amount by a date (DOMAIN.md line 8).
+    """A promise to pay an amount by a date ("Promises are pinned down", docs/PRACTICE.md §8).
 
     `requested_due_on` is the date the dealer named; `due_on` is the business day it moved
     to when that fell on a weekend or public holiday. The sweep decides it the day after
@@ -92,7 +92,7 @@ class Promise(models.Model):
 
     @property
     def is_broken(self) -> bool:
-        """Partly kept is still broken for the rest (DOMAIN.md line 17)."""
+        """Partly kept is still broken for the rest ("Partial payments", docs/PRACTICE.md §17)."""
         return self.status in BROKEN_STATUSES
 
     @property

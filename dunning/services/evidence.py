@@ -1,4 +1,4 @@
-"""Evidence files for enforcement (DOMAIN.md line 15), fingerprinted with SHA-256 so
+"""Evidence files for enforcement ("Evidence", docs/PRACTICE.md §15), fingerprinted with SHA-256 so
 that a copy shown in court can be matched to what was filed."""
 
 from __future__ import annotations

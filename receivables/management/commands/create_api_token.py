@@ -1,4 +1,4 @@
-"""`python manage.py create_api_token USERNAME` (API.md "Commands")."""
+"""`python manage.py create_api_token USERNAME` (docs/API.md "Commands")."""
 
 from __future__ import annotations
 

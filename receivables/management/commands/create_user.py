@@ -1,4 +1,4 @@
-"""`python manage.py create_user USERNAME --role ROLE [--agency NAME]` (API.md "Commands")."""
+"""`python manage.py create_user USERNAME --role ROLE [--agency NAME]` (docs/API.md "Commands")."""
 
 from __future__ import annotations
 

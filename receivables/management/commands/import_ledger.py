@@ -1,5 +1,5 @@
 """`python manage.py import_ledger --dealers F --orders F --payments F --rates F [--dry-run]`
-(API.md "Commands"), any of the files alone too. The work is done by
+(docs/API.md "Commands"), any of the files alone too. The work is done by
 `receivables.importing.import_ledger`."""
 
 from __future__ import annotations
