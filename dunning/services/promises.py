@@ -15,6 +15,7 @@ from dunning.calendar import next_business_day_on_or_after
 from dunning.models import InstallmentPlan, Promise
 from dunning.services.common import check_text, require, stamp
 from dunning.services.errors import InvalidInput
+from receivables.dates import add_years
 from receivables.models import Dealer
 from receivables.validation import CENT, money_problem
 
@@ -115,19 +116,12 @@ def make_installment_plan(
     return plan
 
 
-def _year_before(day: dt.date) -> dt.date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
-
-
 def promise_reliability(dealer: Dealer, *, today: dt.date) -> Decimal | None:
     """Kept promises as a percent of the decided ones (kept, partly kept, broken) that
     fell due in the twelve months up to `today`; None when there are none. A partly kept
     promise counts as not kept (DOMAIN.md line 17)."""
     counts = Promise.objects.filter(
-        dealer=dealer, due_on__gt=_year_before(today), due_on__lte=today, status__in=DECIDED
+        dealer=dealer, due_on__gt=add_years(today, -1), due_on__lte=today, status__in=DECIDED
     ).aggregate(decided=Count("pk"), kept=Count("pk", filter=Q(status=Promise.Status.KEPT)))
     if not counts["decided"]:
         return None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from dunning.models import CollectionPolicy, Letter, Promise
+from receivables.dates import add_years
 from receivables.models import CENT, ZERO
 
 # A proposal to go hard that a manager rejected is not proposed again by the sweep for
@@ -134,14 +135,6 @@ def interest_amount(principal: Decimal, rate_percent: Decimal, days: int) -> Dec
 
 
 # Limitation -----------------------------------------------------------------------------
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` later; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def limitation_clock_start(
