@@ -18,7 +18,7 @@ from dunning.services import (
     attach_evidence,
     report_event,
 )
-from tests.collection_helpers import TODAY, account_in, overdue_dealer
+from tests.collection_helpers import NOW, TODAY, account_in, overdue_dealer
 from tests.factories import DealerFactory
 
 
@@ -126,8 +126,10 @@ def test_the_proposal_is_the_systems_so_the_reporting_manager_may_approve_it(
     event = report(dealer, manager, DealerEvent.Kind.CLOSURE)
 
     with pytest.raises(PermissionDenied):
-        approve_escalation(escalation_id=event.proposed_escalation.pk, by=collector, today=TODAY)
-    approve_escalation(escalation_id=event.proposed_escalation.pk, by=manager, today=TODAY)
+        approve_escalation(
+            escalation_id=event.proposed_escalation.pk, by=collector, today=TODAY, now=NOW
+        )
+    approve_escalation(escalation_id=event.proposed_escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert CollectionAccount.objects.get(dealer=dealer).stage == Stage.HARD
 

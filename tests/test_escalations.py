@@ -20,7 +20,7 @@ from dunning.services import (
     reject_escalation,
     request_escalation,
 )
-from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_everything
+from tests.collection_helpers import NOW, TODAY, account_in, overdue_dealer, pay_everything
 from tests.factories import AgencyFactory, DealerFactory, UserFactory
 
 
@@ -179,12 +179,13 @@ def test_manager_approval_moves_the_account_and_records_the_decision(
     escalation = ask(soft_dealer, collector)
 
     decided = approve_escalation(
-        escalation_id=escalation.pk, by=manager, note="Agreed", today=TODAY
+        escalation_id=escalation.pk, by=manager, note="Agreed", today=TODAY, now=NOW
     )
 
     assert decided.status == Escalation.Status.APPROVED
     assert (decided.decided_by, decided.decision_note) == (manager, "Agreed")
     assert decided.decided_at is not None
+    assert decided.decided_at == NOW
     assert stage_of(soft_dealer) == Stage.HARD
     change = StageChange.objects.get(dealer=soft_dealer)
     assert (change.from_stage, change.to_stage, change.by) == (Stage.SOFT, Stage.HARD, manager)
@@ -207,7 +208,7 @@ def test_each_escalated_stage_is_entered_on_approval(
     account_in(dealer, from_stage)
 
     escalation = ask(dealer, collector, to_stage=to_stage)
-    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert stage_of(dealer) == to_stage
 
@@ -218,10 +219,11 @@ def test_rejection_leaves_the_account_where_it_is(
     escalation = ask(soft_dealer, collector)
 
     decided = reject_escalation(
-        escalation_id=escalation.pk, by=manager, note="Plan first", today=TODAY
+        escalation_id=escalation.pk, by=manager, note="Plan first", today=TODAY, now=NOW
     )
 
     assert decided.status == Escalation.Status.REJECTED
+    assert decided.decided_at == NOW
     assert stage_of(soft_dealer) == Stage.SOFT
     assert not StageChange.objects.exists()
 
@@ -233,7 +235,7 @@ def test_collector_cannot_approve_own_escalation(
     escalation = ask(soft_dealer, collector)
 
     with pytest.raises(PermissionDenied, match="Only a collection manager"):
-        decide(escalation_id=escalation.pk, by=collector, today=TODAY)
+        decide(escalation_id=escalation.pk, by=collector, today=TODAY, now=NOW)
 
     escalation.refresh_from_db()
     assert escalation.status == Escalation.Status.PENDING
@@ -244,7 +246,7 @@ def test_manager_cannot_decide_own_escalation(decide: Any, soft_dealer: Any, man
     escalation = ask(soft_dealer, manager)
 
     with pytest.raises(PermissionDenied, match="another manager must decide it"):
-        decide(escalation_id=escalation.pk, by=manager, today=TODAY)
+        decide(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert stage_of(soft_dealer) == Stage.SOFT
 
@@ -257,14 +259,14 @@ def test_roles_other_than_manager_cannot_decide(
 
     with pytest.raises(PermissionDenied):
         approve_escalation(
-            escalation_id=escalation.pk, by=request.getfixturevalue(role), today=TODAY
+            escalation_id=escalation.pk, by=request.getfixturevalue(role), today=TODAY, now=NOW
         )
 
 
 def test_any_manager_may_approve_what_the_sweep_proposed(soft_dealer: Any, manager: Any) -> None:
     escalation = ask(soft_dealer, None)
 
-    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert stage_of(soft_dealer) == Stage.HARD
 
@@ -282,10 +284,10 @@ def test_second_decision_is_a_conflict(
     first: Any, second: Any, soft_dealer: Any, collector: Any, manager: Any, second_manager: Any
 ) -> None:
     escalation = ask(soft_dealer, collector)
-    first(escalation_id=escalation.pk, by=manager, today=TODAY)
+    first(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     with pytest.raises(EscalationConflict, match=r"already .* by mona"):
-        second(escalation_id=escalation.pk, by=second_manager, today=TODAY)
+        second(escalation_id=escalation.pk, by=second_manager, today=TODAY, now=NOW)
 
     assert StageChange.objects.count() <= 1
 
@@ -297,19 +299,19 @@ def test_approval_after_the_dealer_paid_is_a_conflict(
     pay_everything(soft_dealer)
 
     with pytest.raises(EscalationConflict, match=r"nothing is past due.*Reject it instead"):
-        approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+        approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     escalation.refresh_from_db()
     assert escalation.status == Escalation.Status.PENDING
     assert stage_of(soft_dealer) == Stage.SOFT
-    reject_escalation(escalation_id=escalation.pk, by=manager, note="Paid", today=TODAY)
+    reject_escalation(escalation_id=escalation.pk, by=manager, note="Paid", today=TODAY, now=NOW)
 
 
 def test_a_decided_request_can_be_asked_again(
     soft_dealer: Any, collector: Any, manager: Any
 ) -> None:
     first = ask(soft_dealer, collector)
-    reject_escalation(escalation_id=first.pk, by=manager, today=TODAY)
+    reject_escalation(escalation_id=first.pk, by=manager, today=TODAY, now=NOW)
 
     second = ask(soft_dealer, collector)
 
@@ -337,7 +339,7 @@ def test_two_managers_approving_at_once_one_wins_the_other_conflicts() -> None:
     def approve(manager: Any) -> None:
         try:
             barrier.wait(timeout=10)
-            approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+            approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
             result = "approved"
         except EscalationConflict:
             result = "conflict"
@@ -380,7 +382,7 @@ def test_a_placement_names_its_agency_and_approval_places_the_dealer_with_it(col
         today=TODAY,
         agency=agency,
     )
-    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     dealer.refresh_from_db()
     assert dealer.agency == agency

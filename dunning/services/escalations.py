@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from dunning.models import (
     ESCALATED_STAGES,
@@ -160,10 +159,12 @@ def _decidable(escalation_id: int, by: User) -> Escalation:
     return escalation
 
 
-def _decide(escalation: Escalation, *, status: str, by: User, note: str) -> Escalation:
+def _decide(
+    escalation: Escalation, *, status: str, by: User, note: str, now: dt.datetime
+) -> Escalation:
     escalation.status = status
     escalation.decided_by = by
-    escalation.decided_at = timezone.now()
+    escalation.decided_at = now
     escalation.decision_note = note
     stamp(escalation, by=by, reason=f"Escalation {status}")
     escalation.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
@@ -172,7 +173,7 @@ def _decide(escalation: Escalation, *, status: str, by: User, note: str) -> Esca
 
 @transaction.atomic
 def approve_escalation(
-    *, escalation_id: int, by: User, note: str = "", today: dt.date
+    *, escalation_id: int, by: User, note: str = "", today: dt.date, now: dt.datetime
 ) -> Escalation:
     """Approve the request and move the account. Raises `PermissionDenied` for a
     non-manager or the requester, and `EscalationConflict` when the request was already
@@ -203,17 +204,17 @@ def approve_escalation(
         dealer.agency_id = escalation.agency_id
         stamp(dealer, by=by, reason=f"Placed with agency by escalation #{escalation.pk}")
         dealer.save(update_fields=["agency", "updated_at"])
-    return _decide(escalation, status=Escalation.Status.APPROVED, by=by, note=note)
+    return _decide(escalation, status=Escalation.Status.APPROVED, by=by, note=note, now=now)
 
 
 @transaction.atomic
 def reject_escalation(
-    *, escalation_id: int, by: User, note: str = "", today: dt.date
+    *, escalation_id: int, by: User, note: str = "", today: dt.date, now: dt.datetime
 ) -> Escalation:
     """Reject the request; the account stays where it is. Same refusals as approving."""
     note = check_text("note", note, required=False)
     escalation = _decidable(escalation_id, by)
-    return _decide(escalation, status=Escalation.Status.REJECTED, by=by, note=note)
+    return _decide(escalation, status=Escalation.Status.REJECTED, by=by, note=note, now=now)
 
 
 __all__ = ["approve_escalation", "reject_escalation", "request_escalation"]
