@@ -7,13 +7,14 @@ nothing is lost, and the manager is told which rule it broke ("Firm, not abusive
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from dunning.calendar import call_permission, dealer_zone
+from dunning.calendar import CALL_COUNT_DAYS, call_permission, count_calls, dealer_zone
 from dunning.figures import DANGER_EVENTS, facts_for
 from dunning.models import (
     ESCALATION_TRANSITIONS,
@@ -42,6 +43,20 @@ if TYPE_CHECKING:
 CALL_CHANNELS = [ContactLog.Channel.PHONE, ContactLog.Channel.VISIT]
 
 
+def calls_up_to(dealer_ids: Iterable[int], *, at: dt.datetime) -> dict[int, list[dt.datetime]]:
+    """The times of the calls and visits `count_calls` may need to count for the moment
+    `at`: those of the `CALL_COUNT_DAYS` days up to it, by dealer, in one query."""
+    calls: dict[int, list[dt.datetime]] = defaultdict(list)
+    for dealer_id, when in ContactLog.objects.filter(
+        dealer_id__in=list(dealer_ids),
+        channel__in=CALL_CHANNELS,
+        at__gte=at - dt.timedelta(days=CALL_COUNT_DAYS),
+        at__lte=at,
+    ).values_list("dealer_id", "at"):
+        calls[dealer_id].append(when)
+    return calls
+
+
 def broken_contact_rule(dealer: Dealer, *, at: dt.datetime) -> str:
     """The policy rule a call or visit to the dealer at `at` breaks, or "".
 
@@ -50,30 +65,14 @@ def broken_contact_rule(dealer: Dealer, *, at: dt.datetime) -> str:
     """
     policy = CollectionPolicy.current()
     zone = dealer_zone(dealer.country, dealer.time_zone)
-    day = at.astimezone(zone).date()
-    monday = day - dt.timedelta(days=day.weekday())
-
-    def midnight(on: dt.date) -> dt.datetime:
-        return dt.datetime.combine(on, dt.time(0), tzinfo=zone)
-
-    counts = ContactLog.objects.filter(
-        dealer=dealer, channel__in=CALL_CHANNELS, at__lte=at
-    ).aggregate(
-        today=Count(
-            "pk", filter=Q(at__gte=midnight(day), at__lt=midnight(day + dt.timedelta(days=1)))
-        ),
-        week=Count(
-            "pk",
-            filter=Q(at__gte=midnight(monday), at__lt=midnight(monday + dt.timedelta(days=7))),
-        ),
-    )
+    counts = count_calls(calls_up_to([dealer.pk], at=at)[dealer.pk], zone=zone, at=at)
     permission = call_permission(
         policy,
         country=dealer.country,
         zone=zone,
         now=at,
-        calls_today=counts["today"],
-        calls_this_week=counts["week"],
+        calls_today=counts.today,
+        calls_this_week=counts.this_week,
     )
     return permission.rule
 
@@ -228,4 +227,4 @@ def complete_task(*, task: Task, outcome: str, by: User | None, now: dt.datetime
     return locked
 
 
-__all__ = ["broken_contact_rule", "complete_task", "log_contact", "report_event"]
+__all__ = ["broken_contact_rule", "calls_up_to", "complete_task", "log_contact", "report_event"]
