@@ -3,12 +3,15 @@ decides; a second decision is a conflict, also when two managers decide at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dunning.models import Alert, CollectionAccount, Escalation, Stage, StageChange
 from dunning.services import (
@@ -20,8 +23,17 @@ from dunning.services import (
     reject_escalation,
     request_escalation,
 )
+from dunning.services.escalations import (
+    REJECTION_COOLDOWN_DAYS,
+    Proposal,
+    escalation_alert_text,
+    propose_escalations,
+    why_held_back,
+)
 from tests.collection_helpers import NOW, TODAY, account_in, overdue_dealer, pay_everything
 from tests.factories import AgencyFactory, DealerFactory, UserFactory
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -316,6 +328,111 @@ def test_a_decided_request_can_be_asked_again(
     second = ask(soft_dealer, collector)
 
     assert second.pk != first.pk
+
+
+# --- The system's proposals, in bulk ------------------------------------------------------
+
+
+def rejected(dealer: Any, manager: Any, *, days_ago: int, to_stage: str = Stage.HARD) -> Escalation:
+    """A request of the system's that `manager` rejected `days_ago` days before TODAY."""
+    return Escalation.objects.create(
+        dealer=dealer,
+        to_stage=to_stage,
+        reason="Proposed by the daily sweep",
+        requested_on=TODAY - dt.timedelta(days=days_ago + 1),
+        status=Escalation.Status.REJECTED,
+        decided_by=manager,
+        decided_at=dt.datetime.combine(
+            TODAY - dt.timedelta(days=days_ago), dt.time(10, 0), tzinfo=BERLIN
+        ),
+    )
+
+
+def soft_dealers(n: int, collector: Any) -> list[Any]:
+    dealers = [overdue_dealer(days=65, collector=collector) for _ in range(n)]
+    for dealer in dealers:
+        account_in(dealer, Stage.SOFT)
+    return dealers
+
+
+def test_the_system_proposes_unless_a_request_is_pending_or_was_rejected_lately(
+    collector: Any, manager: Any, mailoutbox: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    fresh, pending, lately, long_ago = soft_dealers(4, collector)
+    waiting = ask(pending, collector)
+    no = rejected(lately, manager, days_ago=REJECTION_COOLDOWN_DAYS)
+    rejected(long_ago, manager, days_ago=REJECTION_COOLDOWN_DAYS + 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made = propose_escalations(
+            [
+                Proposal(d.pk, Stage.HARD, "65 days past due")
+                for d in (fresh, pending, lately, long_ago)
+            ],
+            today=TODAY,
+        )
+
+    assert [e.dealer_id for e in made.escalations] == [fresh.pk, long_ago.pk]
+    assert made.held_back == {(pending.pk, Stage.HARD): waiting, (lately.pk, Stage.HARD): no}
+    for escalation in made.escalations:
+        assert (escalation.requested_by, escalation.requested_on) == (None, TODAY)
+        alert = Alert.objects.get(source_key=f"escalation:{escalation.pk}")
+        assert alert.message == escalation_alert_text(
+            escalation,
+            by=None,
+            code=escalation.dealer.code,
+            name=escalation.dealer.name,
+            from_stage=Stage.SOFT,
+        )
+        assert "The daily sweep asks to move" in alert.message
+    # One e-mail for the two proposals.
+    (mail,) = mailoutbox
+    assert mail.subject == "[Receivables Desk] 2 escalations proposed"
+    assert why_held_back(no) == (
+        f"a request to move to hard was rejected on 2026-01-31 (#{no.pk}); "
+        "the system proposes it again from 2026-03-03"
+    )
+
+
+def test_proposals_cost_the_same_queries_for_2_and_6_dealers(collector: Any) -> None:
+    def propose(dealers: list[Any]) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            propose_escalations(
+                [Proposal(d.pk, Stage.HARD, "65 days past due") for d in dealers], today=TODAY
+            )
+        return len(queries)
+
+    assert propose(soft_dealers(2, collector)) == propose(soft_dealers(6, collector))
+
+
+@pytest.mark.parametrize(
+    ("proposals", "message"),
+    [
+        ([("reminder", "late")], "not one of"),
+        ([("hard", " ")], "required"),
+        ([("hard", "late"), ("hard", "later")], "more than once"),
+    ],
+)
+def test_bad_proposals_are_refused_before_anything_is_written(
+    proposals: list[tuple[str, str]], message: str, soft_dealer: Any
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        propose_escalations(
+            [Proposal(soft_dealer.pk, stage, reason) for stage, reason in proposals], today=TODAY
+        )
+
+    assert not Escalation.objects.exists()
+    assert not Alert.objects.exists()
+
+
+def test_a_person_may_ask_again_after_a_rejection_the_system_may_not(
+    soft_dealer: Any, collector: Any, manager: Any
+) -> None:
+    no = rejected(soft_dealer, manager, days_ago=3)
+
+    with pytest.raises(InvalidInput, match=rf"rejected on 2026-02-27 \(#{no.pk}\)"):
+        ask(soft_dealer, None)
+    assert ask(soft_dealer, collector).status == Escalation.Status.PENDING
 
 
 # --- Two managers at once (PostgreSQL) ------------------------------------------------------

@@ -19,6 +19,7 @@ from dunning.figures import DANGER_EVENTS, facts_for
 from dunning.models import (
     ESCALATION_TRANSITIONS,
     Alert,
+    CollectionAccount,
     CollectionPolicy,
     ContactLog,
     DealerEvent,
@@ -31,7 +32,7 @@ from dunning.models import (
 from dunning.services.alerts import alert_managers
 from dunning.services.common import check_choice, check_text, require, stamp
 from dunning.services.errors import InvalidInput, TaskAlreadyDone
-from dunning.services.escalations import request_escalation
+from dunning.services.escalations import Proposal, propose_escalations, why_held_back
 from dunning.services.stages import can_move, ensure_account
 from receivables.models import ZERO, Contact, Dealer
 
@@ -144,7 +145,9 @@ def _proposal_for_event(dealer: Dealer, kind: str, *, today: dt.date) -> tuple[s
     facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today)[dealer.pk]
     if facts.balance <= ZERO:
         return None, "nothing is open"
-    account = ensure_account(dealer)
+    ensure_account(dealer)
+    # Locked, so that the stage asked about stays the stage the proposal is made from.
+    account = CollectionAccount.objects.select_for_update().get(dealer=dealer)
     account.facts = facts
     target = Stage.HARD
     if kind in DANGER_EVENTS and account.stage == Stage.HARD:
@@ -152,6 +155,20 @@ def _proposal_for_event(dealer: Dealer, kind: str, *, today: dt.date) -> tuple[s
     if not can_move(account, ESCALATION_TRANSITIONS[target]):
         return None, f"the account in {account.stage} cannot move to {target} now"
     return target, ""
+
+
+def _propose_for_event(
+    dealer: Dealer, target: str, reason: str, *, today: dt.date
+) -> tuple[Escalation | None, str]:
+    """The system's proposal for the event, under the system's rule: a pending request
+    for the stage stands for this event too; a recent rejection holds it back."""
+    made = propose_escalations([Proposal(dealer.pk, target, reason)], today=today)
+    if made.escalations:
+        return made.escalations[0], ""
+    held = made.held_back[(dealer.pk, target)]
+    if held.status == Escalation.Status.PENDING:
+        return held, ""
+    return None, why_held_back(held)
 
 
 @transaction.atomic
@@ -168,8 +185,10 @@ def report_event(
     dealer owes anything, propose escalation: to hard collection, or to litigation after
     a closure or bankruptcy when the account is already in hard.
 
-    The proposal is the system's (like the sweep's), so any manager may decide it, and
-    an already pending one is reused. It is set on the event as `proposed_escalation`.
+    The proposal is the system's (like the sweep's), so any manager may decide it; an
+    already pending one is reused, and none is made within the cooldown after a manager
+    rejected one (`propose_escalations`). It is set on the event as
+    `proposed_escalation`.
     """
     require(by, "dunning.add_dealerevent")
     check_choice("kind", kind, DealerEvent.Kind)
@@ -185,13 +204,8 @@ def report_event(
     target, why_none = _proposal_for_event(dealer, kind, today=today)
     escalation: Escalation | None = None
     if target is not None:
-        escalation = request_escalation(
-            dealer=dealer,
-            to_stage=target,
-            reason=f"{event.get_kind_display()} on {occurred_on:%Y-%m-%d}. {note}".strip(),
-            by=None,
-            today=today,
-        )
+        reason = f"{event.get_kind_display()} on {occurred_on:%Y-%m-%d}. {note}".strip()
+        escalation, why_none = _propose_for_event(dealer, target, reason, today=today)
     event.proposed_escalation = escalation  # type: ignore[attr-defined]
     who = by.get_username() if by is not None else "The system"
     proposal = (
