@@ -1,6 +1,6 @@
 """The sweep's rules as pure functions: given dates, amounts and the policy they answer
-what is due. `dunning.sweep.batch` loads the facts for many dealers at once, asks these
-functions, and writes the answers in bulk.
+what is due. The steps of `dunning.sweep.steps` load the facts for many dealers at once
+and ask these functions; `dunning.sweep.writer` writes the answers in bulk.
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from dunning.models import CollectionPolicy, Letter, Promise
 from receivables.dates import add_years
 from receivables.models import CENT, ZERO
-
-# A proposal to go hard that a manager rejected is not proposed again by the sweep for
-# this many days (the collector can still ask; new broken promises count after that).
-REJECTION_COOLDOWN_DAYS = 30
 
 FINAL_DEMAND_LEVEL = 3
 
