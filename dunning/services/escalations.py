@@ -238,13 +238,15 @@ def propose_escalations(
     `mail_managers=False` and sends `alerts` itself.
     """
     keys: list[tuple[int, str]] = []
+    seen: set[tuple[int, str]] = set()
     for proposal in proposals:
         key = (proposal.dealer_id, _check_stage(proposal.to_stage))
         check_text("reason", proposal.reason)
-        if key in keys:
+        if key in seen:
             raise InvalidInput(
                 "proposals", f"Dealer #{key[0]} is proposed for {key[1]} more than once."
             )
+        seen.add(key)
         keys.append(key)
     if not keys:
         return ProposalsMade()
