@@ -1,5 +1,6 @@
-"""Business days and contact rules: when a promise falls due, when a dealer may be called,
-and when a follow-up should be suggested (DOMAIN.md lines 8 and 9, "Firm, not abusive").
+"""Business days and contact rules: when a promise falls due, when a dealer may be called, and when
+a follow-up should be suggested ("Promises are pinned down", "Timing" and "Firm, not abusive",
+docs/PRACTICE.md §8, §9 and §19).
 
 Everything here is pure: it takes the policy, the dealer's country and zone, and the time,
 and never reads the clock itself.
@@ -8,6 +9,7 @@ and never reads the clock itself.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -77,6 +79,36 @@ class CallPermission:
     next_allowed_at: dt.datetime | None = None
 
 
+# The caps count calls on the dealer's local day and in its local ISO week. That week
+# began at most seven days and an hour (a clock change) before the moment asked about,
+# so the calls of the eight days before it are all the count can need, in any zone.
+CALL_COUNT_DAYS = 8
+
+
+@dataclass(frozen=True)
+class CallCounts:
+    today: int
+    this_week: int
+
+
+def count_calls(calls: Iterable[dt.datetime], *, zone: ZoneInfo, at: dt.datetime) -> CallCounts:
+    """The calls (and visits) made at or before `at` on the dealer's local day and in its
+    local ISO week; `calls` may hold others, later or older, which are left out."""
+    local_at = at.astimezone(zone)
+    day = local_at.date()
+    week = local_at.isocalendar()[:2]
+    today = this_week = 0
+    for call in calls:
+        if call > at:
+            continue
+        local = call.astimezone(zone)
+        if local.isocalendar()[:2] == week:
+            this_week += 1
+            if local.date() == day:
+                today += 1
+    return CallCounts(today=today, this_week=this_week)
+
+
 def quiet_rule_at(policy: CollectionPolicy, country: str, local: dt.datetime) -> str:
     """The quiet-hours rule a contact at this local time breaks, or ""."""
     if policy.no_calls_on_sundays and local.weekday() == 6:
@@ -120,7 +152,7 @@ def call_permission(
     """May this dealer be called now? If not, which rule says no and when it may be.
 
     `calls_today` and `calls_this_week` count calls already made, across all collectors,
-    on the dealer's local day and in its local ISO week.
+    on the dealer's local day and in its local ISO week (`count_calls`).
     """
     local = now.astimezone(zone)
     if calls_this_week >= policy.calls_per_week:

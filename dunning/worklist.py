@@ -1,7 +1,7 @@
-"""The collector's morning worklist (DOMAIN.md lines 6 and 9): the visible dealers with
-something overdue, ordered by the priority score, each with why it is where it is, whether
-it may be called now (and if not, from when and by which rule), the suggested window,
-the promises falling due today and the open follow-up tasks.
+"""The collector's morning worklist ("Prioritise", docs/PRACTICE.md §6; "Timing", docs/PRACTICE.md
+§9): the visible dealers with something overdue, ordered by the priority score, each with why it is
+where it is, whether it may be called now (and if not, from when and by which rule), the suggested
+window, the promises falling due today and the open follow-up tasks.
 
 The cost is a fixed number of queries whatever the number of dealers: one for the facts
 of every candidate (`figures.with_facts`), then one each for the recent calls, today's
@@ -11,7 +11,6 @@ promises and the open tasks of the dealers on the page shown.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -19,10 +18,16 @@ from typing import TYPE_CHECKING
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
 
-from dunning.calendar import CallPermission, call_permission, dealer_zone, suggested_window
+from dunning.calendar import (
+    CallPermission,
+    call_permission,
+    count_calls,
+    dealer_zone,
+    suggested_window,
+)
 from dunning.figures import DealerFacts, Priority, facts_from_row, priority, risk_class, with_facts
-from dunning.models import CollectionPolicy, ContactLog, Promise, RiskClass, Stage, Task
-from dunning.services.contacts import CALL_CHANNELS
+from dunning.models import CollectionPolicy, Promise, RiskClass, Stage, Task
+from dunning.services.contacts import calls_up_to
 from receivables.models import ZERO, Dealer, DealerQuerySet
 from receivables.rates import rates_on
 
@@ -145,39 +150,22 @@ def call_permission_for(
     dealer: Dealer, *, policy: CollectionPolicy, now: dt.datetime
 ) -> CallPermission:
     """May this one dealer be called now (the collection panel asks)."""
-    row_calls = _recent_calls([dealer.pk], now=now)
-    return _permission(dealer, row_calls[dealer.pk], policy=policy, now=now)
-
-
-def _recent_calls(dealer_ids: list[int], *, now: dt.datetime) -> dict[int, list[dt.datetime]]:
-    """The calls of the last eight days (enough for the longest local ISO week in any
-    zone), by dealer, in one query."""
-    calls: dict[int, list[dt.datetime]] = defaultdict(list)
-    for dealer_id, at in ContactLog.objects.filter(
-        dealer_id__in=dealer_ids,
-        channel__in=CALL_CHANNELS,
-        at__gte=now - dt.timedelta(days=8),
-        at__lte=now,
-    ).values_list("dealer_id", "at"):
-        calls[dealer_id].append(at)
-    return calls
+    return _permission(dealer, calls_up_to([dealer.pk], at=now)[dealer.pk], policy=policy, now=now)
 
 
 def _permission(
     dealer: Dealer, calls: list[dt.datetime], *, policy: CollectionPolicy, now: dt.datetime
 ) -> CallPermission:
-    """Count the dealer's calls today and this week on its own local calendar."""
+    """The caps and quiet hours for the dealer now, its calls counted on its own calendar."""
     zone = dealer_zone(dealer.country, dealer.time_zone)
-    local_now = now.astimezone(zone)
-    local_calls = [at.astimezone(zone) for at in calls]
-    week = local_now.isocalendar()[:2]
+    counts = count_calls(calls, zone=zone, at=now)
     return call_permission(
         policy,
         country=dealer.country,
         zone=zone,
         now=now,
-        calls_today=sum(1 for at in local_calls if at.date() == local_now.date()),
-        calls_this_week=sum(1 for at in local_calls if at.isocalendar()[:2] == week),
+        calls_today=counts.today,
+        calls_this_week=counts.this_week,
     )
 
 
@@ -186,7 +174,7 @@ def _add_call_permissions(
 ) -> None:
     if not rows:
         return
-    calls = _recent_calls([row.dealer.pk for row in rows], now=now)
+    calls = calls_up_to([row.dealer.pk for row in rows], at=now)
     for row in rows:
         row.call = _permission(row.dealer, calls[row.dealer.pk], policy=policy, now=now)
         row.call_zone = str(dealer_zone(row.dealer.country, row.dealer.time_zone))

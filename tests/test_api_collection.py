@@ -341,7 +341,7 @@ def test_escalation_list_filters_and_scopes(
     approved = request_escalation(
         dealer=coras, to_stage="litigation", reason="Closure", by=other_collector, today=TODAY
     )
-    reject_escalation(escalation_id=approved.pk, by=manager, today=TODAY)
+    reject_escalation(escalation_id=approved.pk, by=manager, today=TODAY, now=NOW)
 
     everything = api_as(manager).get("/api/v1/escalations").json()
     assert {e["id"] for e in everything} == {pending.pk, swept.pk, approved.pk}

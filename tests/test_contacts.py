@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dunning.calendar import CallCounts, count_calls
 from dunning.models import Alert, ContactLog, Excuse, Task
 from dunning.services import (
     InvalidInput,
@@ -225,6 +226,44 @@ def test_a_call_logged_late_counts_only_the_calls_before_it(dealer: Any, collect
     earlier = call(dealer, collector, berlin(2026, 3, 3, 9, 0), now=berlin(2026, 3, 3, 17, 0))
 
     assert earlier.broken_rule == ""
+
+
+def test_the_first_call_of_a_week_seven_days_back_still_counts(dealer: Any, collector: Any) -> None:
+    # Monday 19 October 2026 00:30 to Sunday 25 October 23:30, across the autumn change:
+    # seven days apart, still one ISO week in Berlin.
+    for at in (berlin(2026, 10, 19, 0, 30), berlin(2026, 10, 20, 15, 0), berlin(2026, 10, 21, 15)):
+        call(dealer, collector, at)
+
+    assert call(dealer, collector, berlin(2026, 10, 25, 23, 30)).broken_rule == (
+        "at most 3 calls a week"
+    )
+
+
+# --- Counting calls on the dealer's calendar (pure) -----------------------------------------
+
+
+def test_calls_are_counted_on_the_local_day_and_iso_week_up_to_the_moment() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    at = dt.datetime(2026, 3, 4, 1, 0, tzinfo=dt.UTC)  # 19:00 on Tuesday 3 March in Chicago
+    calls = [
+        dt.datetime(2026, 3, 1, 23, 0, tzinfo=dt.UTC),  # Sunday 17:00: the week before
+        dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC),  # Monday
+        dt.datetime(2026, 3, 3, 15, 0, tzinfo=dt.UTC),  # Tuesday 09:00
+        dt.datetime(2026, 3, 4, 0, 30, tzinfo=dt.UTC),  # Tuesday 18:30, 4 March in UTC
+        dt.datetime(2026, 3, 4, 2, 0, tzinfo=dt.UTC),  # after the moment asked about
+    ]
+
+    assert count_calls(calls, zone=chicago, at=at) == CallCounts(today=2, this_week=3)
+    # In Berlin the moment is 02:00 on Wednesday, and Sunday 23:00 UTC is Monday already.
+    assert count_calls(calls, zone=BERLIN, at=at) == CallCounts(today=1, this_week=4)
+
+
+def test_the_iso_week_runs_across_new_year() -> None:
+    calls = [berlin(2025, 12, 29, 10, 0), berlin(2025, 12, 31, 10, 0), berlin(2026, 1, 5, 9, 0)]
+
+    counts = count_calls(calls, zone=BERLIN, at=berlin(2026, 1, 2, 10, 0))
+
+    assert counts == CallCounts(today=0, this_week=2)
 
 
 # --- Refusals and roles ---------------------------------------------------------------------

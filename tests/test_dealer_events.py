@@ -1,5 +1,5 @@
-"""Danger signs (DOMAIN.md line 14) alert the managers at once and propose escalation;
-evidence files attach to the dealer with their SHA-256."""
+"""Danger signs ("Watch for danger signs", docs/PRACTICE.md §14) alert the managers at once and
+propose escalation; evidence files attach to the dealer with their SHA-256."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from dunning.services import (
     PermissionDenied,
     approve_escalation,
     attach_evidence,
+    reject_escalation,
     report_event,
 )
-from tests.collection_helpers import TODAY, account_in, overdue_dealer
+from tests.collection_helpers import NOW, TODAY, account_in, overdue_dealer
 from tests.factories import DealerFactory
 
 
@@ -97,6 +98,25 @@ def test_a_second_event_does_not_duplicate_the_pending_proposal(collector: Any) 
     assert Alert.objects.filter(kind=Alert.Kind.DEALER_EVENT).count() == 2
 
 
+def test_no_new_proposal_within_the_cooldown_after_a_manager_rejected_one(
+    collector: Any, manager: Any
+) -> None:
+    dealer = overdue_dealer(days=40, collector=collector)
+    account_in(dealer, Stage.SOFT)
+    first = report(dealer, collector, DealerEvent.Kind.PARTNERS_SPLIT)
+    reject_escalation(escalation_id=first.proposed_escalation.pk, by=manager, today=TODAY, now=NOW)
+
+    second = report(dealer, collector, DealerEvent.Kind.NEW_REPRESENTATIVE)
+
+    assert second.proposed_escalation is None
+    assert Escalation.objects.count() == 1
+    alert = Alert.objects.filter(kind=Alert.Kind.DEALER_EVENT).first()
+    assert (
+        "No escalation proposed: a request to move to hard was rejected on 2026-03-02 "
+        f"(#{first.proposed_escalation.pk})" in alert.message
+    )
+
+
 def test_dealer_owing_nothing_is_alerted_without_a_proposal(collector: Any) -> None:
     dealer = DealerFactory(collector=collector)
 
@@ -126,8 +146,10 @@ def test_the_proposal_is_the_systems_so_the_reporting_manager_may_approve_it(
     event = report(dealer, manager, DealerEvent.Kind.CLOSURE)
 
     with pytest.raises(PermissionDenied):
-        approve_escalation(escalation_id=event.proposed_escalation.pk, by=collector, today=TODAY)
-    approve_escalation(escalation_id=event.proposed_escalation.pk, by=manager, today=TODAY)
+        approve_escalation(
+            escalation_id=event.proposed_escalation.pk, by=collector, today=TODAY, now=NOW
+        )
+    approve_escalation(escalation_id=event.proposed_escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert CollectionAccount.objects.get(dealer=dealer).stage == Stage.HARD
 

@@ -3,12 +3,15 @@ decides; a second decision is a conflict, also when two managers decide at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dunning.models import Alert, CollectionAccount, Escalation, Stage, StageChange
 from dunning.services import (
@@ -20,8 +23,17 @@ from dunning.services import (
     reject_escalation,
     request_escalation,
 )
-from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_everything
+from dunning.services.escalations import (
+    REJECTION_COOLDOWN_DAYS,
+    Proposal,
+    escalation_alert_text,
+    propose_escalations,
+    why_held_back,
+)
+from tests.collection_helpers import NOW, TODAY, account_in, overdue_dealer, pay_everything
 from tests.factories import AgencyFactory, DealerFactory, UserFactory
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
@@ -179,12 +191,13 @@ def test_manager_approval_moves_the_account_and_records_the_decision(
     escalation = ask(soft_dealer, collector)
 
     decided = approve_escalation(
-        escalation_id=escalation.pk, by=manager, note="Agreed", today=TODAY
+        escalation_id=escalation.pk, by=manager, note="Agreed", today=TODAY, now=NOW
     )
 
     assert decided.status == Escalation.Status.APPROVED
     assert (decided.decided_by, decided.decision_note) == (manager, "Agreed")
     assert decided.decided_at is not None
+    assert decided.decided_at == NOW
     assert stage_of(soft_dealer) == Stage.HARD
     change = StageChange.objects.get(dealer=soft_dealer)
     assert (change.from_stage, change.to_stage, change.by) == (Stage.SOFT, Stage.HARD, manager)
@@ -207,7 +220,7 @@ def test_each_escalated_stage_is_entered_on_approval(
     account_in(dealer, from_stage)
 
     escalation = ask(dealer, collector, to_stage=to_stage)
-    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert stage_of(dealer) == to_stage
 
@@ -218,10 +231,11 @@ def test_rejection_leaves_the_account_where_it_is(
     escalation = ask(soft_dealer, collector)
 
     decided = reject_escalation(
-        escalation_id=escalation.pk, by=manager, note="Plan first", today=TODAY
+        escalation_id=escalation.pk, by=manager, note="Plan first", today=TODAY, now=NOW
     )
 
     assert decided.status == Escalation.Status.REJECTED
+    assert decided.decided_at == NOW
     assert stage_of(soft_dealer) == Stage.SOFT
     assert not StageChange.objects.exists()
 
@@ -233,7 +247,7 @@ def test_collector_cannot_approve_own_escalation(
     escalation = ask(soft_dealer, collector)
 
     with pytest.raises(PermissionDenied, match="Only a collection manager"):
-        decide(escalation_id=escalation.pk, by=collector, today=TODAY)
+        decide(escalation_id=escalation.pk, by=collector, today=TODAY, now=NOW)
 
     escalation.refresh_from_db()
     assert escalation.status == Escalation.Status.PENDING
@@ -244,7 +258,7 @@ def test_manager_cannot_decide_own_escalation(decide: Any, soft_dealer: Any, man
     escalation = ask(soft_dealer, manager)
 
     with pytest.raises(PermissionDenied, match="another manager must decide it"):
-        decide(escalation_id=escalation.pk, by=manager, today=TODAY)
+        decide(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert stage_of(soft_dealer) == Stage.SOFT
 
@@ -257,14 +271,14 @@ def test_roles_other_than_manager_cannot_decide(
 
     with pytest.raises(PermissionDenied):
         approve_escalation(
-            escalation_id=escalation.pk, by=request.getfixturevalue(role), today=TODAY
+            escalation_id=escalation.pk, by=request.getfixturevalue(role), today=TODAY, now=NOW
         )
 
 
 def test_any_manager_may_approve_what_the_sweep_proposed(soft_dealer: Any, manager: Any) -> None:
     escalation = ask(soft_dealer, None)
 
-    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert stage_of(soft_dealer) == Stage.HARD
 
@@ -282,10 +296,10 @@ def test_second_decision_is_a_conflict(
     first: Any, second: Any, soft_dealer: Any, collector: Any, manager: Any, second_manager: Any
 ) -> None:
     escalation = ask(soft_dealer, collector)
-    first(escalation_id=escalation.pk, by=manager, today=TODAY)
+    first(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     with pytest.raises(EscalationConflict, match=r"already .* by mona"):
-        second(escalation_id=escalation.pk, by=second_manager, today=TODAY)
+        second(escalation_id=escalation.pk, by=second_manager, today=TODAY, now=NOW)
 
     assert StageChange.objects.count() <= 1
 
@@ -297,23 +311,128 @@ def test_approval_after_the_dealer_paid_is_a_conflict(
     pay_everything(soft_dealer)
 
     with pytest.raises(EscalationConflict, match=r"nothing is past due.*Reject it instead"):
-        approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+        approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     escalation.refresh_from_db()
     assert escalation.status == Escalation.Status.PENDING
     assert stage_of(soft_dealer) == Stage.SOFT
-    reject_escalation(escalation_id=escalation.pk, by=manager, note="Paid", today=TODAY)
+    reject_escalation(escalation_id=escalation.pk, by=manager, note="Paid", today=TODAY, now=NOW)
 
 
 def test_a_decided_request_can_be_asked_again(
     soft_dealer: Any, collector: Any, manager: Any
 ) -> None:
     first = ask(soft_dealer, collector)
-    reject_escalation(escalation_id=first.pk, by=manager, today=TODAY)
+    reject_escalation(escalation_id=first.pk, by=manager, today=TODAY, now=NOW)
 
     second = ask(soft_dealer, collector)
 
     assert second.pk != first.pk
+
+
+# --- The system's proposals, in bulk ------------------------------------------------------
+
+
+def rejected(dealer: Any, manager: Any, *, days_ago: int, to_stage: str = Stage.HARD) -> Escalation:
+    """A request of the system's that `manager` rejected `days_ago` days before TODAY."""
+    return Escalation.objects.create(
+        dealer=dealer,
+        to_stage=to_stage,
+        reason="Proposed by the daily sweep",
+        requested_on=TODAY - dt.timedelta(days=days_ago + 1),
+        status=Escalation.Status.REJECTED,
+        decided_by=manager,
+        decided_at=dt.datetime.combine(
+            TODAY - dt.timedelta(days=days_ago), dt.time(10, 0), tzinfo=BERLIN
+        ),
+    )
+
+
+def soft_dealers(n: int, collector: Any) -> list[Any]:
+    dealers = [overdue_dealer(days=65, collector=collector) for _ in range(n)]
+    for dealer in dealers:
+        account_in(dealer, Stage.SOFT)
+    return dealers
+
+
+def test_the_system_proposes_unless_a_request_is_pending_or_was_rejected_lately(
+    collector: Any, manager: Any, mailoutbox: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    fresh, pending, lately, long_ago = soft_dealers(4, collector)
+    waiting = ask(pending, collector)
+    no = rejected(lately, manager, days_ago=REJECTION_COOLDOWN_DAYS)
+    rejected(long_ago, manager, days_ago=REJECTION_COOLDOWN_DAYS + 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        made = propose_escalations(
+            [
+                Proposal(d.pk, Stage.HARD, "65 days past due")
+                for d in (fresh, pending, lately, long_ago)
+            ],
+            today=TODAY,
+        )
+
+    assert [e.dealer_id for e in made.escalations] == [fresh.pk, long_ago.pk]
+    assert made.held_back == {(pending.pk, Stage.HARD): waiting, (lately.pk, Stage.HARD): no}
+    for escalation in made.escalations:
+        assert (escalation.requested_by, escalation.requested_on) == (None, TODAY)
+        alert = Alert.objects.get(source_key=f"escalation:{escalation.pk}")
+        assert alert.message == escalation_alert_text(
+            escalation,
+            by=None,
+            code=escalation.dealer.code,
+            name=escalation.dealer.name,
+            from_stage=Stage.SOFT,
+        )
+        assert "The daily sweep asks to move" in alert.message
+    # One e-mail for the two proposals.
+    (mail,) = mailoutbox
+    assert mail.subject == "[Receivables Desk] 2 escalations proposed"
+    assert why_held_back(no) == (
+        f"a request to move to hard was rejected on 2026-01-31 (#{no.pk}); "
+        "the system proposes it again from 2026-03-03"
+    )
+
+
+def test_proposals_cost_the_same_queries_for_2_and_6_dealers(collector: Any) -> None:
+    def propose(dealers: list[Any]) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            propose_escalations(
+                [Proposal(d.pk, Stage.HARD, "65 days past due") for d in dealers], today=TODAY
+            )
+        return len(queries)
+
+    assert propose(soft_dealers(2, collector)) == propose(soft_dealers(6, collector))
+
+
+@pytest.mark.parametrize(
+    ("proposals", "message"),
+    [
+        ([("reminder", "late")], "not one of"),
+        ([("hard", " ")], "required"),
+        ([("hard", "late"), ("hard", "later")], "more than once"),
+    ],
+)
+def test_bad_proposals_are_refused_before_anything_is_written(
+    proposals: list[tuple[str, str]], message: str, soft_dealer: Any
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        propose_escalations(
+            [Proposal(soft_dealer.pk, stage, reason) for stage, reason in proposals], today=TODAY
+        )
+
+    assert not Escalation.objects.exists()
+    assert not Alert.objects.exists()
+
+
+def test_a_person_may_ask_again_after_a_rejection_the_system_may_not(
+    soft_dealer: Any, collector: Any, manager: Any
+) -> None:
+    no = rejected(soft_dealer, manager, days_ago=3)
+
+    with pytest.raises(InvalidInput, match=rf"rejected on 2026-02-27 \(#{no.pk}\)"):
+        ask(soft_dealer, None)
+    assert ask(soft_dealer, collector).status == Escalation.Status.PENDING
 
 
 # --- Two managers at once (PostgreSQL) ------------------------------------------------------
@@ -337,7 +456,7 @@ def test_two_managers_approving_at_once_one_wins_the_other_conflicts() -> None:
     def approve(manager: Any) -> None:
         try:
             barrier.wait(timeout=10)
-            approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+            approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
             result = "approved"
         except EscalationConflict:
             result = "conflict"
@@ -380,7 +499,7 @@ def test_a_placement_names_its_agency_and_approval_places_the_dealer_with_it(col
         today=TODAY,
         agency=agency,
     )
-    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY)
+    approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     dealer.refresh_from_db()
     assert dealer.agency == agency

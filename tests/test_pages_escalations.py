@@ -80,7 +80,9 @@ def test_collector_sees_only_own_requests_without_buttons(
 def test_status_filter_shows_decided_requests(client, manager, collector):
     pending = requested(soft_dealer(collector), collector)
     decided = requested(soft_dealer(collector), collector)
-    services.reject_escalation(escalation_id=decided.pk, by=manager, note="No", today=TODAY)
+    services.reject_escalation(
+        escalation_id=decided.pk, by=manager, note="No", today=TODAY, now=NOW
+    )
     client.force_login(manager)
     assert ids_in(client.get("/escalations/")) == [pending.pk]
     assert ids_in(client.get("/escalations/", {"status": "rejected"})) == [decided.pk]
@@ -165,7 +167,9 @@ def test_manager_cannot_approve_own_request(client, manager, collector):
 def test_second_decision_is_a_message_not_an_error(client, manager, collector):
     escalation = requested(soft_dealer(collector, "SOFT1"), collector)
     other_manager = UserFactory(role="manager", username="max")
-    services.approve_escalation(escalation_id=escalation.pk, by=other_manager, note="", today=TODAY)
+    services.approve_escalation(
+        escalation_id=escalation.pk, by=other_manager, note="", today=TODAY, now=NOW
+    )
     client.force_login(manager)
     response = client.post(f"/escalations/{escalation.pk}/reject/", follow=True)
     assert response.status_code == 200

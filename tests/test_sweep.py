@@ -4,6 +4,7 @@ twice, its query count, the command and the beat entry (issue 3, "The daily swee
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from dunning import tasks
+from dunning.figures import DealerFacts
 from dunning.models import (
     Alert,
     CollectionAccount,
@@ -35,6 +37,7 @@ from dunning.sweep import (
     business_today,
     run_sweep,
 )
+from dunning.sweep.steps import issue_letters, move_stages, propose_hard
 from tests.factories import DealerFactory, UserFactory
 from tests.sweep_helpers import (
     DAY,
@@ -276,6 +279,112 @@ def test_one_dealer_from_first_overdue_day_to_a_hard_proposal_and_back_to_curren
 
     assert stage_of(dealer) == Stage.CURRENT
     assert StageChange.objects.filter(dealer=dealer).count() == 3
+
+
+# The steps, in memory -------------------------------------------------------------------------
+# Each step takes the accounts, their facts, the policy and earlier decisions, and returns
+# its own decisions; the state machine says which moves are possible.
+
+
+def in_memory(stage: Stage, days: int, dealer_id: int = 1, **account_fields: object):
+    """An unsaved account with the facts of a dealer whose oldest order is `days` late."""
+    oldest = TODAY - dt.timedelta(days=days) if days > 0 else None
+    facts = DealerFacts(
+        dealer_id=dealer_id,
+        code=f"D{dealer_id}",
+        country="DE",
+        currency="EUR",
+        time_zone="",
+        collector_id=None,
+        credit_limit=Decimal("5000.00"),
+        balance=Decimal("1000.00"),
+        overdue=Decimal("1000.00") if days > 0 else Decimal("0.00"),
+        oldest_due_on=oldest,
+        overdue_days=max(days, 0),
+        stage=stage,
+        broken_recent=0,
+        promise_due_today=False,
+        danger_event=False,
+        override_until=None,
+    )
+    acc = CollectionAccount(dealer_id=dealer_id, stage=stage, **account_fields)
+    acc.facts = facts
+    acc.policy = CollectionPolicy()
+    return acc, facts
+
+
+def test_the_moves_are_the_state_machines_decided_without_queries(django_assert_num_queries):
+    policy = CollectionPolicy(grace_days=3)
+    cases = {
+        1: in_memory(Stage.CURRENT, 3, 1),  # within the grace days
+        2: in_memory(Stage.CURRENT, 35, 2),  # reminder, then soft
+        3: in_memory(Stage.LITIGATION, 0, 3, cycle_started_on=TODAY - 99 * DAY),  # settled
+        4: in_memory(Stage.AGENCY, 0, 4, cycle_started_on=TODAY - 99 * DAY),  # people close it
+        5: in_memory(Stage.HARD, 80, 5),  # moved by hand, no episode yet
+    }
+    accounts = {d: acc for d, (acc, _) in cases.items()}
+    facts = {d: f for d, (_, f) in cases.items()}
+    for acc in accounts.values():
+        acc.policy = policy
+
+    with django_assert_num_queries(0):
+        moves = move_stages(accounts, facts, today=TODAY, policy=policy)
+
+    assert [(c.dealer_id, c.from_stage, c.to_stage) for c in moves.changes] == [
+        (2, Stage.CURRENT, Stage.REMINDER),
+        (2, Stage.REMINDER, Stage.SOFT),
+        (3, Stage.LITIGATION, Stage.CURRENT),
+    ]
+    assert (moves.moved, moves.settled, set(moves.accounts)) == ({2, 3}, {3}, {2, 3, 5})
+    assert moves.cycles_as_loaded == {2: None, 3: TODAY - 99 * DAY, 5: None}
+    assert (accounts[5].stage, accounts[5].cycle_started_on) == (Stage.HARD, TODAY)
+
+
+def test_hard_is_proposed_where_harden_is_possible_and_there_is_a_reason(
+    django_assert_num_queries,
+):
+    policy = CollectionPolicy()
+    cases = {
+        1: in_memory(Stage.SOFT, 60, 1),  # old enough
+        2: in_memory(Stage.REMINDER, 20, 2),  # broken promises
+        3: in_memory(Stage.SOFT, 59, 3),  # no reason yet
+        4: in_memory(Stage.HARD, 90, 4),  # already hard: harden is not possible
+    }
+    accounts = {d: acc for d, (acc, _) in cases.items()}
+    facts = {d: f for d, (_, f) in cases.items()}
+    broken = {2: "2 broken promises within 90 days: ...", 4: "3 broken promises ..."}
+
+    with django_assert_num_queries(0):
+        proposals = propose_hard(accounts, facts, broken_promises=broken, policy=policy)
+
+    assert [(p.dealer_id, p.to_stage) for p in proposals] == [(1, Stage.HARD), (2, Stage.HARD)]
+    assert proposals[0].reason == (
+        "Proposed by the daily sweep: oldest order 60 days past due (policy: hard proposed at 60)."
+    )
+    assert proposals[1].reason == (
+        "Proposed by the daily sweep: 2 broken promises within 90 days: ...."
+    )
+
+
+def test_letters_go_to_the_stages_that_get_letters_once_per_episode(django_assert_num_queries):
+    policy = CollectionPolicy()
+    episode = TODAY - 20 * DAY
+    cases = {
+        1: in_memory(Stage.SOFT, 50, 1, cycle_started_on=episode),
+        2: in_memory(Stage.LITIGATION, 50, 2, cycle_started_on=episode),  # lawyers write
+        3: in_memory(Stage.REMINDER, 22, 3, cycle_started_on=episode),  # level 2 already sent
+    }
+    accounts = {d: acc for d, (acc, _) in cases.items()}
+    facts = {d: f for d, (_, f) in cases.items()}
+    sent = {3: [Letter(dealer_id=3, kind=Letter.Kind.REMINDER, level=2)]}
+
+    with django_assert_num_queries(0):
+        decisions = issue_letters(accounts, facts, sent, today=TODAY, policy=policy)
+
+    assert [(x.dealer_id, x.kind, x.level) for x in decisions.letters] == [
+        (1, Letter.Kind.FINAL_DEMAND, 3)
+    ]
+    assert decisions.letters[0].deadline == D(2026, 3, 24)
 
 
 # Running twice, batches and claims ---------------------------------------------------------

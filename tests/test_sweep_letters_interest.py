@@ -1,5 +1,6 @@
-"""Letters, interest and limitation warnings made by the daily sweep (issue 3, "Policy as
-data"; DOMAIN.md lines 1, 13 and 16)."""
+"""Letters, interest and limitation warnings made by the daily sweep (issue 3, "Policy as data";
+"Firm from the first word", docs/PRACTICE.md §1; "Interest after written notice", docs/PRACTICE.md
+§13; "Limitation", docs/PRACTICE.md §16)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from dunning.models import (
     Task,
 )
 from dunning.sweep import run_sweep
-from dunning.sweep.rules import add_years, interest_amount, interest_period
+from dunning.sweep.rules import interest_amount, interest_period
+from receivables.dates import add_years
 from receivables.models import Order
 from tests.factories import OrderFactory, PaymentFactory, UserFactory
 from tests.sweep_helpers import (
@@ -493,3 +495,10 @@ def test_the_review_task_falls_on_a_business_day_of_the_dealers_country():
 def test_29_february_plus_years_is_28_february():
     assert add_years(D(2024, 2, 29), 3) == D(2027, 2, 28)
     assert add_years(D(2024, 2, 29), 4) == D(2028, 2, 29)
+
+
+def test_29_february_minus_years_is_28_february():
+    # The twelve months of promise reliability look back with the same arithmetic.
+    assert add_years(D(2024, 2, 29), -1) == D(2023, 2, 28)
+    assert add_years(D(2024, 2, 29), -4) == D(2020, 2, 29)
+    assert add_years(D(2026, 3, 10), -1) == D(2025, 3, 10)

@@ -1,6 +1,7 @@
-"""The sweep checks promises the day after they fall due (issue 3, "Promises and plans";
-DOMAIN.md lines 8 and 17): kept, partly kept or broken, a follow-up call on the next
-business day, and a hard proposal on the second broken promise within 90 days."""
+"""The sweep checks promises the day after they fall due (issue 3, "Promises and plans"; "Promises
+are pinned down", docs/PRACTICE.md §8; "Partial payments", docs/PRACTICE.md §17): kept, partly kept
+or broken, a follow-up call on the next business day, and a hard proposal on the second broken
+promise within 90 days."""
 
 from __future__ import annotations
 

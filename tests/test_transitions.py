@@ -24,7 +24,8 @@ from dunning.services import (
 from tests.collection_helpers import TODAY, account_in, overdue_dealer, pay_everything
 from tests.factories import DealerFactory
 
-# Source stages of each verb, as the collection practice defines them (DOMAIN.md line 7).
+# Source stages of each verb, as the collection practice defines them ("Soft first, hard when
+# needed", docs/PRACTICE.md §7).
 SOURCES = {
     "remind": {Stage.CURRENT},
     "soften": {Stage.REMINDER},

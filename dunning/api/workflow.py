@@ -276,6 +276,7 @@ def _decide(
         by=request.user,
         note=payload.note if payload is not None else "",
         today=services.business_today(),
+        now=timezone.now(),
     )
     return Status(200, _escalation_by_id(escalation_id))
 

@@ -1,23 +1,26 @@
 """The contact log, dealer events and follow-up tasks.
 
 A contact is always recorded, even one that breaks the policy's caps or quiet hours:
-nothing is lost, and the manager is told which rule it broke ("Firm, not abusive").
+nothing is lost, and the manager is told which rule it broke ("Firm, not abusive",
+docs/PRACTICE.md §19).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from dunning.calendar import call_permission, dealer_zone
+from dunning.calendar import CALL_COUNT_DAYS, call_permission, count_calls, dealer_zone
 from dunning.figures import DANGER_EVENTS, facts_for
 from dunning.models import (
     ESCALATION_TRANSITIONS,
     Alert,
+    CollectionAccount,
     CollectionPolicy,
     ContactLog,
     DealerEvent,
@@ -30,7 +33,7 @@ from dunning.models import (
 from dunning.services.alerts import alert_managers
 from dunning.services.common import check_choice, check_text, require, stamp
 from dunning.services.errors import InvalidInput, TaskAlreadyDone
-from dunning.services.escalations import request_escalation
+from dunning.services.escalations import Proposal, propose_escalations, why_held_back
 from dunning.services.stages import can_move, ensure_account
 from receivables.models import ZERO, Contact, Dealer
 
@@ -42,6 +45,20 @@ if TYPE_CHECKING:
 CALL_CHANNELS = [ContactLog.Channel.PHONE, ContactLog.Channel.VISIT]
 
 
+def calls_up_to(dealer_ids: Iterable[int], *, at: dt.datetime) -> dict[int, list[dt.datetime]]:
+    """The times of the calls and visits `count_calls` may need to count for the moment
+    `at`: those of the `CALL_COUNT_DAYS` days up to it, by dealer, in one query."""
+    calls: dict[int, list[dt.datetime]] = defaultdict(list)
+    for dealer_id, when in ContactLog.objects.filter(
+        dealer_id__in=list(dealer_ids),
+        channel__in=CALL_CHANNELS,
+        at__gte=at - dt.timedelta(days=CALL_COUNT_DAYS),
+        at__lte=at,
+    ).values_list("dealer_id", "at"):
+        calls[dealer_id].append(when)
+    return calls
+
+
 def broken_contact_rule(dealer: Dealer, *, at: dt.datetime) -> str:
     """The policy rule a call or visit to the dealer at `at` breaks, or "".
 
@@ -50,30 +67,14 @@ def broken_contact_rule(dealer: Dealer, *, at: dt.datetime) -> str:
     """
     policy = CollectionPolicy.current()
     zone = dealer_zone(dealer.country, dealer.time_zone)
-    day = at.astimezone(zone).date()
-    monday = day - dt.timedelta(days=day.weekday())
-
-    def midnight(on: dt.date) -> dt.datetime:
-        return dt.datetime.combine(on, dt.time(0), tzinfo=zone)
-
-    counts = ContactLog.objects.filter(
-        dealer=dealer, channel__in=CALL_CHANNELS, at__lte=at
-    ).aggregate(
-        today=Count(
-            "pk", filter=Q(at__gte=midnight(day), at__lt=midnight(day + dt.timedelta(days=1)))
-        ),
-        week=Count(
-            "pk",
-            filter=Q(at__gte=midnight(monday), at__lt=midnight(monday + dt.timedelta(days=7))),
-        ),
-    )
+    counts = count_calls(calls_up_to([dealer.pk], at=at)[dealer.pk], zone=zone, at=at)
     permission = call_permission(
         policy,
         country=dealer.country,
         zone=zone,
         now=at,
-        calls_today=counts["today"],
-        calls_this_week=counts["week"],
+        calls_today=counts.today,
+        calls_this_week=counts.this_week,
     )
     return permission.rule
 
@@ -145,7 +146,9 @@ def _proposal_for_event(dealer: Dealer, kind: str, *, today: dt.date) -> tuple[s
     facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today)[dealer.pk]
     if facts.balance <= ZERO:
         return None, "nothing is open"
-    account = ensure_account(dealer)
+    ensure_account(dealer)
+    # Locked, so that the stage asked about stays the stage the proposal is made from.
+    account = CollectionAccount.objects.select_for_update().get(dealer=dealer)
     account.facts = facts
     target = Stage.HARD
     if kind in DANGER_EVENTS and account.stage == Stage.HARD:
@@ -153,6 +156,20 @@ def _proposal_for_event(dealer: Dealer, kind: str, *, today: dt.date) -> tuple[s
     if not can_move(account, ESCALATION_TRANSITIONS[target]):
         return None, f"the account in {account.stage} cannot move to {target} now"
     return target, ""
+
+
+def _propose_for_event(
+    dealer: Dealer, target: str, reason: str, *, today: dt.date
+) -> tuple[Escalation | None, str]:
+    """The system's proposal for the event, under the system's rule: a pending request
+    for the stage stands for this event too; a recent rejection holds it back."""
+    made = propose_escalations([Proposal(dealer.pk, target, reason)], today=today)
+    if made.escalations:
+        return made.escalations[0], ""
+    held = made.held_back[(dealer.pk, target)]
+    if held.status == Escalation.Status.PENDING:
+        return held, ""
+    return None, why_held_back(held)
 
 
 @transaction.atomic
@@ -165,12 +182,15 @@ def report_event(
     by: User | None,
     today: dt.date,
 ) -> DealerEvent:
-    """Record a danger sign (DOMAIN.md line 14), alert the managers at once and, when the
-    dealer owes anything, propose escalation: to hard collection, or to litigation after
-    a closure or bankruptcy when the account is already in hard.
+    """Record a danger sign ("Watch for danger signs", docs/PRACTICE.md §14), alert the
+    managers at once and, when the dealer owes anything, propose escalation: to hard
+    collection, or to litigation after a closure or bankruptcy when the account is
+    already in hard.
 
-    The proposal is the system's (like the sweep's), so any manager may decide it, and
-    an already pending one is reused. It is set on the event as `proposed_escalation`.
+    The proposal is the system's (like the sweep's), so any manager may decide it; an
+    already pending one is reused, and none is made within the cooldown after a manager
+    rejected one (`propose_escalations`). It is set on the event as
+    `proposed_escalation`.
     """
     require(by, "dunning.add_dealerevent")
     check_choice("kind", kind, DealerEvent.Kind)
@@ -186,13 +206,8 @@ def report_event(
     target, why_none = _proposal_for_event(dealer, kind, today=today)
     escalation: Escalation | None = None
     if target is not None:
-        escalation = request_escalation(
-            dealer=dealer,
-            to_stage=target,
-            reason=f"{event.get_kind_display()} on {occurred_on:%Y-%m-%d}. {note}".strip(),
-            by=None,
-            today=today,
-        )
+        reason = f"{event.get_kind_display()} on {occurred_on:%Y-%m-%d}. {note}".strip()
+        escalation, why_none = _propose_for_event(dealer, target, reason, today=today)
     event.proposed_escalation = escalation  # type: ignore[attr-defined]
     who = by.get_username() if by is not None else "The system"
     proposal = (
@@ -228,4 +243,4 @@ def complete_task(*, task: Task, outcome: str, by: User | None, now: dt.datetime
     return locked
 
 
-__all__ = ["broken_contact_rule", "complete_task", "log_contact", "report_event"]
+__all__ = ["broken_contact_rule", "calls_up_to", "complete_task", "log_contact", "report_event"]

@@ -1,16 +1,20 @@
-"""Escalations: moves to hard collection, litigation, agency placement and write-off are
-requested (by a collector, or proposed by the daily sweep) and decided by a manager who
-is not the requester (DOMAIN.md line 7, "Firm, not abusive")."""
+"""Escalations: moves to hard collection, litigation, agency placement and write-off are requested
+(by a collector, or proposed by the daily sweep) and decided by a manager who is not the requester
+("Soft first, hard when needed" and "Firm, not abusive", docs/PRACTICE.md §7 and §19)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models import Q
+from simple_history.utils import bulk_create_with_history
 
 from dunning.models import (
     ESCALATED_STAGES,
@@ -21,7 +25,7 @@ from dunning.models import (
     Evidence,
     Stage,
 )
-from dunning.services.alerts import alert_managers
+from dunning.services.alerts import alert_managers, mail_managers_after_commit
 from dunning.services.common import check_text, require, stamp
 from dunning.services.errors import (
     EscalationConflict,
@@ -38,9 +42,97 @@ if TYPE_CHECKING:
 
 DECIDE_PERMISSION = "dunning.decide_escalation"
 
+# A request of the system's that a manager rejected is not proposed again for this many
+# days (a person may still ask; new broken promises or events count after that).
+REJECTION_COOLDOWN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The system asks a manager to move the dealer's account to `to_stage`, because
+    `reason`. The caller has asked the state machine that the move is possible."""
+
+    dealer_id: int
+    to_stage: str
+    reason: str
+
+
+@dataclass
+class ProposalsMade:
+    # The new pending requests, in the order proposed, and the alert of each.
+    escalations: list[Escalation] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    # By (dealer id, stage): the pending request, or the recent rejection, that held a
+    # proposal back.
+    held_back: dict[tuple[int, str], Escalation] = field(default_factory=dict)
+
 
 def _who(user: User | None) -> str:
     return user.get_username() if user is not None else "The daily sweep"
+
+
+def held_back_by(
+    keys: Collection[tuple[int, str]], *, by_system: bool, today: dt.date
+) -> dict[tuple[int, str], Escalation]:
+    """For each (dealer id, stage) asked about, the request that holds a new one back: a
+    pending one for the same dealer and stage (the database's partial unique constraint
+    backs this), or, for the system's proposals, one rejected on one of the last
+    `REJECTION_COOLDOWN_DAYS` business dates (a manager said no; the system does not ask
+    again every morning). A pending request wins over a rejection. One query."""
+    if not keys:
+        return {}
+    wanted = set(keys)
+    held = Q(status=Escalation.Status.PENDING)
+    if by_system:
+        held |= Q(status=Escalation.Status.REJECTED, decided_at__gte=_cooldown_start(today))
+    found: dict[tuple[int, str], Escalation] = {}
+    for escalation in Escalation.objects.filter(
+        held,
+        dealer_id__in={dealer_id for dealer_id, _ in wanted},
+        to_stage__in={stage for _, stage in wanted},
+    ).order_by("decided_at", "pk"):
+        key = (escalation.dealer_id, escalation.to_stage)
+        if key not in wanted:
+            continue
+        if key not in found or escalation.status == Escalation.Status.PENDING:
+            found[key] = escalation
+    return found
+
+
+def _cooldown_start(today: dt.date) -> dt.datetime:
+    """Rejections decided at or after this moment hold the system's proposals back."""
+    return dt.datetime.combine(
+        today - dt.timedelta(days=REJECTION_COOLDOWN_DAYS),
+        dt.time.min,
+        tzinfo=ZoneInfo(settings.BUSINESS_TIME_ZONE),
+    )
+
+
+def why_held_back(escalation: Escalation) -> str:
+    """In words, why no new request is made (the request returned by `held_back_by`)."""
+    if escalation.status == Escalation.Status.PENDING:
+        return f"a request to move to {escalation.to_stage} is already pending (#{escalation.pk})"
+    assert escalation.decided_at is not None
+    decided_on = escalation.decided_at.astimezone(ZoneInfo(settings.BUSINESS_TIME_ZONE)).date()
+    again = decided_on + dt.timedelta(days=REJECTION_COOLDOWN_DAYS + 1)
+    return (
+        f"a request to move to {escalation.to_stage} was rejected on {decided_on:%Y-%m-%d} "
+        f"(#{escalation.pk}); the system proposes it again from {again:%Y-%m-%d}"
+    )
+
+
+def escalation_alert_text(
+    escalation: Escalation, *, by: User | None, code: str, name: str, from_stage: str
+) -> str:
+    """The managers' alert for a new request, whoever asked (`by=None`: the system)."""
+    return (
+        f"{_who(by)} asks to move {code} ({name}) from {from_stage} to {escalation.to_stage}: "
+        f"{escalation.reason} (request #{escalation.pk})"
+    )
+
+
+def _alert_key(escalation: Escalation) -> str:
+    return f"escalation:{escalation.pk}"
 
 
 @transaction.atomic
@@ -54,31 +146,30 @@ def request_escalation(
     evidence: Iterable[Evidence | File] = (),
     agency: Agency | None = None,
 ) -> Escalation:
-    """Ask a manager to move the account to `to_stage`; a placement names its `agency`.
+    """A person asks a manager to move the account to `to_stage`; a placement names its
+    `agency`. `evidence` holds `Evidence` rows of the dealer or uploaded files, which are
+    attached first.
 
-    `by=None` is the daily sweep proposing it: a pending request for the same stage is
-    then simply returned, so that the sweep may propose on every run. A user asking for
-    a move that is already pending gets `InvalidInput`. `evidence` holds `Evidence` rows
-    of the dealer or uploaded files, which are attached first.
+    A request for a move that is already pending gets `InvalidInput`. `by=None` is the
+    system, under the system's rule (`held_back_by`): the pending request is returned as
+    it is, and one rejected within the cooldown refuses with `InvalidInput`. The system
+    proposes in bulk with `propose_escalations`.
     """
     require(by, "dunning.add_escalation")
-    if to_stage not in ESCALATED_STAGES:
-        allowed = ", ".join(ESCALATED_STAGES)
-        raise InvalidInput("to_stage", f"'{to_stage}' is not one of: {allowed}.")
+    to_stage = _check_stage(to_stage)
     reason = check_text("reason", reason)
     if to_stage == Stage.AGENCY and agency is None:
         raise InvalidInput("agency", "Name the agency the account is to be placed with.")
     if to_stage != Stage.AGENCY and agency is not None:
         raise InvalidInput("agency", "Only a placement with an agency names an agency.")
     ensure_account(dealer)
-    # The account row lock serialises requests and decisions for one dealer.
+    # The account row lock serialises requests, proposals and decisions for one dealer.
     account = CollectionAccount.objects.select_for_update().get(dealer=dealer)
 
-    pending = Escalation.objects.filter(
-        dealer=dealer, to_stage=to_stage, status=Escalation.Status.PENDING
-    ).first()
-    if pending is not None:
-        return _already_pending(pending, by)
+    key = (dealer.pk, to_stage)
+    held = held_back_by([key], by_system=by is None, today=today).get(key)
+    if held is not None:
+        return _already_held(held, by)
 
     load_facts(account, on=today)
     verb = ESCALATION_TRANSITIONS[Stage(to_stage)]
@@ -105,26 +196,123 @@ def request_escalation(
         pending = Escalation.objects.get(
             dealer=dealer, to_stage=to_stage, status=Escalation.Status.PENDING
         )
-        return _already_pending(pending, by)
+        return _already_held(pending, by)
     escalation.evidence.set(files)
     alert_managers(
         dealer,
         kind=Alert.Kind.ESCALATION,
-        message=(
-            f"{_who(by)} asks to move {dealer.code} ({dealer.name}) from {account.stage} to "
-            f"{to_stage}: {reason} (request #{escalation.pk})"
+        message=escalation_alert_text(
+            escalation, by=by, code=dealer.code, name=dealer.name, from_stage=account.stage
         ),
-        source_key=f"escalation:{escalation.pk}",
+        source_key=_alert_key(escalation),
     )
     return escalation
 
 
-def _already_pending(pending: Escalation, by: User | None) -> Escalation:
-    if by is None:
-        return pending
-    raise InvalidInput(
-        "to_stage", f"A request to move to {pending.to_stage} is already pending (#{pending.pk})."
+def _check_stage(to_stage: str) -> str:
+    if to_stage not in ESCALATED_STAGES:
+        allowed = ", ".join(ESCALATED_STAGES)
+        raise InvalidInput("to_stage", f"'{to_stage}' is not one of: {allowed}.")
+    return to_stage
+
+
+def _already_held(held: Escalation, by: User | None) -> Escalation:
+    """The system simply gets the pending request (it may propose on every run); a
+    person, or the system after a rejection, is told why nothing new is made."""
+    if by is None and held.status == Escalation.Status.PENDING:
+        return held
+    why = why_held_back(held)
+    raise InvalidInput("to_stage", f"{why[0].upper()}{why[1:]}.")
+
+
+@transaction.atomic
+def propose_escalations(
+    proposals: Sequence[Proposal], *, today: dt.date, mail_managers: bool = True
+) -> ProposalsMade:
+    """The system's proposals (`requested_by` empty), for any number of dealers in a
+    fixed number of queries: each is made unless `held_back_by` holds it back, with an
+    alert on the managers' board.
+
+    The managers get one e-mail for the alerts once the transaction commits; a caller
+    that mails its own alerts with these (the daily sweep, once per batch) passes
+    `mail_managers=False` and sends `alerts` itself.
+    """
+    keys: list[tuple[int, str]] = []
+    seen: set[tuple[int, str]] = set()
+    for proposal in proposals:
+        key = (proposal.dealer_id, _check_stage(proposal.to_stage))
+        check_text("reason", proposal.reason)
+        if key in seen:
+            raise InvalidInput(
+                "proposals", f"Dealer #{key[0]} is proposed for {key[1]} more than once."
+            )
+        seen.add(key)
+        keys.append(key)
+    if not keys:
+        return ProposalsMade()
+
+    # The accounts are locked as `request_escalation` locks them, so that a person's
+    # request and the system's proposal for one dealer are decided in turn.
+    dealer_ids = {dealer_id for dealer_id, _ in keys}
+    accounts = {
+        dealer_id: (stage, code, name)
+        for dealer_id, stage, code, name in CollectionAccount.objects.select_for_update(
+            of=("self",)
+        )
+        .filter(dealer_id__in=dealer_ids)
+        .order_by("pk")
+        .values_list("dealer_id", "stage", "dealer__code", "dealer__name")
+    }
+    if missing := sorted(dealer_ids - accounts.keys()):
+        raise InvalidInput(
+            "proposals", f"Dealer #{missing[0]} has no collection account to escalate."
+        )
+
+    held = held_back_by(keys, by_system=True, today=today)
+    made = ProposalsMade(held_back=held)
+    new = [
+        Escalation(
+            dealer_id=proposal.dealer_id,
+            to_stage=proposal.to_stage,
+            reason=proposal.reason.strip(),
+            requested_by=None,
+            requested_on=today,
+        )
+        for proposal, key in zip(proposals, keys, strict=True)
+        if key not in held
+    ]
+    if not new:
+        return made
+    made.escalations = bulk_create_with_history(
+        new, Escalation, default_change_reason="proposed by the daily sweep"
     )
+    for escalation in made.escalations:
+        stage, code, name = accounts[escalation.dealer_id]
+        made.alerts.append(
+            Alert(
+                dealer_id=escalation.dealer_id,
+                kind=Alert.Kind.ESCALATION,
+                message=escalation_alert_text(
+                    escalation, by=None, code=code, name=name, from_stage=stage
+                ),
+                source_key=_alert_key(escalation),
+            )
+        )
+    Alert.objects.bulk_create(made.alerts)
+    if mail_managers:
+        _mail_managers(made.alerts, {d: (code, name) for d, (_, code, name) in accounts.items()})
+    return made
+
+
+def _mail_managers(alerts: list[Alert], names: dict[int, tuple[str, str]]) -> None:
+    """One e-mail for the alerts, after commit: one alert reads as `alert_managers`
+    writes it, several as a list."""
+    if len(alerts) == 1:
+        code, name = names[alerts[0].dealer_id]
+        subject = f"[Receivables Desk] {alerts[0].get_kind_display()}: {code} {name}"
+    else:
+        subject = f"[Receivables Desk] {len(alerts)} escalations proposed"
+    mail_managers_after_commit(subject, "\n\n".join(alert.message for alert in alerts))
 
 
 def _evidence_of(
@@ -160,10 +348,12 @@ def _decidable(escalation_id: int, by: User) -> Escalation:
     return escalation
 
 
-def _decide(escalation: Escalation, *, status: str, by: User, note: str) -> Escalation:
+def _decide(
+    escalation: Escalation, *, status: str, by: User, note: str, now: dt.datetime
+) -> Escalation:
     escalation.status = status
     escalation.decided_by = by
-    escalation.decided_at = timezone.now()
+    escalation.decided_at = now
     escalation.decision_note = note
     stamp(escalation, by=by, reason=f"Escalation {status}")
     escalation.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
@@ -172,7 +362,7 @@ def _decide(escalation: Escalation, *, status: str, by: User, note: str) -> Esca
 
 @transaction.atomic
 def approve_escalation(
-    *, escalation_id: int, by: User, note: str = "", today: dt.date
+    *, escalation_id: int, by: User, note: str = "", today: dt.date, now: dt.datetime
 ) -> Escalation:
     """Approve the request and move the account. Raises `PermissionDenied` for a
     non-manager or the requester, and `EscalationConflict` when the request was already
@@ -203,17 +393,28 @@ def approve_escalation(
         dealer.agency_id = escalation.agency_id
         stamp(dealer, by=by, reason=f"Placed with agency by escalation #{escalation.pk}")
         dealer.save(update_fields=["agency", "updated_at"])
-    return _decide(escalation, status=Escalation.Status.APPROVED, by=by, note=note)
+    return _decide(escalation, status=Escalation.Status.APPROVED, by=by, note=note, now=now)
 
 
 @transaction.atomic
 def reject_escalation(
-    *, escalation_id: int, by: User, note: str = "", today: dt.date
+    *, escalation_id: int, by: User, note: str = "", today: dt.date, now: dt.datetime
 ) -> Escalation:
     """Reject the request; the account stays where it is. Same refusals as approving."""
     note = check_text("note", note, required=False)
     escalation = _decidable(escalation_id, by)
-    return _decide(escalation, status=Escalation.Status.REJECTED, by=by, note=note)
+    return _decide(escalation, status=Escalation.Status.REJECTED, by=by, note=note, now=now)
 
 
-__all__ = ["approve_escalation", "reject_escalation", "request_escalation"]
+__all__ = [
+    "REJECTION_COOLDOWN_DAYS",
+    "Proposal",
+    "ProposalsMade",
+    "approve_escalation",
+    "escalation_alert_text",
+    "held_back_by",
+    "propose_escalations",
+    "reject_escalation",
+    "request_escalation",
+    "why_held_back",
+]

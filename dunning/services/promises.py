@@ -1,6 +1,7 @@
-"""Promises to pay and installment plans (DOMAIN.md lines 8 and 17): a date and an amount,
-pinned down on the spot; a date on a weekend or public holiday of the dealer's country
-moves to the next business day, and both dates are kept."""
+"""Promises to pay and installment plans ("Promises are pinned down", docs/PRACTICE.md §8; "Partial
+payments", docs/PRACTICE.md §17): a date and an amount, pinned down on the spot; a date on a weekend
+or public holiday of the dealer's country moves to the next business day, and both dates are
+kept."""
 
 from __future__ import annotations
 
@@ -15,13 +16,12 @@ from dunning.calendar import next_business_day_on_or_after
 from dunning.models import InstallmentPlan, Promise
 from dunning.services.common import check_text, require, stamp
 from dunning.services.errors import InvalidInput
+from receivables.dates import add_years
 from receivables.models import Dealer
 from receivables.validation import CENT, money_problem
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
-
-DECIDED = [Promise.Status.KEPT, Promise.Status.PARTLY_KEPT, Promise.Status.BROKEN]
 
 
 def check_amount(field: str, value: Any) -> Decimal:
@@ -115,20 +115,15 @@ def make_installment_plan(
     return plan
 
 
-def _year_before(day: dt.date) -> dt.date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
-
-
 def promise_reliability(dealer: Dealer, *, today: dt.date) -> Decimal | None:
     """Kept promises as a percent of the decided ones (kept, partly kept, broken) that
     fell due in the twelve months up to `today`; None when there are none. A partly kept
-    promise counts as not kept (DOMAIN.md line 17)."""
-    counts = Promise.objects.filter(
-        dealer=dealer, due_on__gt=_year_before(today), due_on__lte=today, status__in=DECIDED
-    ).aggregate(decided=Count("pk"), kept=Count("pk", filter=Q(status=Promise.Status.KEPT)))
+    promise counts as not kept ("Partial payments", docs/PRACTICE.md §17)."""
+    counts = (
+        Promise.objects.decided()
+        .filter(dealer=dealer, due_on__gt=add_years(today, -1), due_on__lte=today)
+        .aggregate(decided=Count("pk"), kept=Count("pk", filter=Q(status=Promise.Status.KEPT)))
+    )
     if not counts["decided"]:
         return None
     percent = Decimal(counts["kept"]) * 100 / Decimal(counts["decided"])

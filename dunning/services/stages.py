@@ -124,7 +124,7 @@ def set_assessment(
     *, dealer: Dealer, default_cause: str, disposition: str, by: User
 ) -> CollectionAccount:
     """Record why the dealer is not paying and whether they are able and willing
-    (DOMAIN.md line 5); "" for either means not assessed."""
+    ("Know why they are not paying", docs/PRACTICE.md §5); "" for either means not assessed."""
     require(by, "dunning.change_collectionaccount")
     check_choice("default_cause", default_cause, CollectionAccount.Cause)
     check_choice("disposition", disposition, CollectionAccount.Disposition)

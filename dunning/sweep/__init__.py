@@ -20,6 +20,13 @@ run or another worker, skips it. The same rules run by `run_collection_sweep` in
 process, or by Celery beat at 06:00 business time as one task per batch
 (`dunning.tasks.start_daily_sweep`).
 
+A batch (`dunning.sweep.batch.sweep_dealers`) runs the deciding steps of
+`dunning.sweep.steps` in the order above, each returning its decisions, and
+`dunning.sweep.writer` saves them all in bulk. Which moves are possible, and what each
+stage means for letters, interest and the limitation watch, is the state machine's
+(`dunning.models.stages`); whether a proposal is held back is
+`dunning.services.escalations.propose_escalations`'.
+
 Everything outside the database (e-mail to managers) goes after the batch commits.
 """
 

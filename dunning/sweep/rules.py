@@ -1,6 +1,6 @@
 """The sweep's rules as pure functions: given dates, amounts and the policy they answer
-what is due. `dunning.sweep.batch` loads the facts for many dealers at once, asks these
-functions, and writes the answers in bulk.
+what is due. The steps of `dunning.sweep.steps` load the facts for many dealers at once
+and ask these functions; `dunning.sweep.writer` writes the answers in bulk.
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from dunning.models import CollectionPolicy, Letter, Promise
+from receivables.dates import add_years
 from receivables.models import CENT, ZERO
-
-# A proposal to go hard that a manager rejected is not proposed again by the sweep for
-# this many days (the collector can still ask; new broken promises count after that).
-REJECTION_COOLDOWN_DAYS = 30
 
 FINAL_DEMAND_LEVEL = 3
 
@@ -67,7 +64,8 @@ def count_promise_money(
 
 
 def promise_outcome(amount: Decimal, received: Decimal) -> str:
-    """Kept in full, partly kept (still broken for the rest, DOMAIN.md line 17), broken."""
+    """Kept in full, partly kept (still broken for the rest: "Partial payments",
+    docs/PRACTICE.md §17), broken."""
     if received >= amount:
         return Promise.Status.KEPT
     if received > 0:
@@ -134,14 +132,6 @@ def interest_amount(principal: Decimal, rate_percent: Decimal, days: int) -> Dec
 
 
 # Limitation -----------------------------------------------------------------------------
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same calendar day `years` later; 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def limitation_clock_start(

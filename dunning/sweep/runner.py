@@ -1,6 +1,6 @@
 """Running the sweep: batches of dealer ids, each claimed once per business date, done
 one after the other in this process (`run_sweep`) or one per Celery task (`sweep_batch`,
-see `dunning.tasks`). The work of one batch is `dunning.sweep.batch.BatchSweep`.
+see `dunning.tasks`). The work of one batch is `dunning.sweep.batch.sweep_dealers`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from dunning.models import CollectionPolicy, SweepBatch
-from dunning.sweep.batch import BatchSweep
+from dunning.sweep.batch import sweep_dealers
 from receivables.models import ZERO, Dealer
 
 logger = logging.getLogger(__name__)
@@ -172,16 +172,15 @@ def sweep_batch(
         claim = _claim(today=today, number=number, first=first, last=last)
         if claim is None:
             return BatchResult(number=number, done=False, worker=worker)
-        sweep = BatchSweep(
+        outcome = sweep_dealers(
             today=today, policy=policy or CollectionPolicy.current(), first=first, last=last
         )
-        sweep.run()
         result = BatchResult(
             number=number,
             done=True,
-            dealers=len(sweep.accounts),
-            counts=sweep.counts,
-            interest_total=sweep.interest_total,
+            dealers=outcome.dealers,
+            counts=outcome.counts,
+            interest_total=outcome.interest_total,
             worker=worker,
         )
         claim.summary = result.as_dict()

@@ -116,6 +116,7 @@ def _decide(
             by=request.user,
             note=form.cleaned_data.get("note", ""),
             today=services.business_today(),
+            now=timezone.now(),
         )
     except PermissionDenied as error:
         return forbidden(request, str(error), back=back)
