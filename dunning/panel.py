@@ -37,7 +37,7 @@ from dunning.models import (
     Task,
 )
 from dunning.services import TimelineEntry
-from dunning.worklist import call_permission_for
+from dunning.services.contacts import call_permission_for
 from receivables.models import Dealer
 from receivables.rates import rates_on
 
@@ -104,7 +104,7 @@ def collection_panel(
         risk=RiskClass(risk_class(facts, policy)),
         priority=priority(facts, policy, rates_on(today, [facts.currency])),
         credit=credit_status(facts, today),
-        call=call_permission_for(dealer, policy=policy, now=now),
+        call=call_permission_for(dealer, policy=policy, at=now),
         reliability=services.promise_reliability(dealer, today=today),
         stage_changes=list(dealer.stage_changes.select_related("by")[:RECENT_STAGE_CHANGES]),
         escalations=list(

@@ -20,14 +20,12 @@ from django.db.models import Q
 
 from dunning.calendar import (
     CallPermission,
-    call_permission,
-    count_calls,
     dealer_zone,
     suggested_window,
 )
 from dunning.figures import DealerFacts, Priority, facts_from_row, priority, risk_class, with_facts
 from dunning.models import CollectionPolicy, Promise, RiskClass, Stage, Task
-from dunning.services.contacts import calls_up_to
+from dunning.services.contacts import call_permission_for, calls_up_to
 from receivables.models import ZERO, Dealer, DealerQuerySet
 from receivables.rates import rates_on
 
@@ -146,29 +144,6 @@ def build_worklist(
     )
 
 
-def call_permission_for(
-    dealer: Dealer, *, policy: CollectionPolicy, now: dt.datetime
-) -> CallPermission:
-    """May this one dealer be called now (the collection panel asks)."""
-    return _permission(dealer, calls_up_to([dealer.pk], at=now)[dealer.pk], policy=policy, now=now)
-
-
-def _permission(
-    dealer: Dealer, calls: list[dt.datetime], *, policy: CollectionPolicy, now: dt.datetime
-) -> CallPermission:
-    """The caps and quiet hours for the dealer now, its calls counted on its own calendar."""
-    zone = dealer_zone(dealer.country, dealer.time_zone)
-    counts = count_calls(calls, zone=zone, at=now)
-    return call_permission(
-        policy,
-        country=dealer.country,
-        zone=zone,
-        now=now,
-        calls_today=counts.today,
-        calls_this_week=counts.this_week,
-    )
-
-
 def _add_call_permissions(
     rows: list[WorklistRow], *, policy: CollectionPolicy, now: dt.datetime
 ) -> None:
@@ -176,7 +151,9 @@ def _add_call_permissions(
         return
     calls = calls_up_to([row.dealer.pk for row in rows], at=now)
     for row in rows:
-        row.call = _permission(row.dealer, calls[row.dealer.pk], policy=policy, now=now)
+        row.call = call_permission_for(
+            row.dealer, policy=policy, at=now, calls=calls[row.dealer.pk]
+        )
         row.call_zone = str(dealer_zone(row.dealer.country, row.dealer.time_zone))
 
 

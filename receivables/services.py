@@ -156,6 +156,15 @@ def upsert_dealer(
     return dealer
 
 
+def _dealers_touched(item: Order | Payment, values: Mapping[str, Any]) -> list[int]:
+    """The dealers whose allocations a write of this order or payment changes: its new
+    dealer, and its former one when it moves to another."""
+    touched = {values["dealer_id"]}
+    if not item._state.adding:
+        touched.add(item.dealer_id)
+    return [dealer_id for dealer_id in touched if dealer_id is not None]
+
+
 def _dealer_id_of(errors: dict[str, str], code: str) -> int | None:
     found = Dealer.objects.filter(code=code).values_list("pk", flat=True).first()
     if found is None:
@@ -225,15 +234,12 @@ def upsert_order(
         "disputed_amount": disputed_amount,
     }
     values.update({field: value for field, value in optional.items() if value is not KEEP})
-    touched = {dealer_id}
-    if order is None:
-        order = Order(number=number)
-    else:
-        touched.add(order.dealer_id)
+    order = order or Order(number=number)
+    touched = _dealers_touched(order, values)
     save_changes(order, values, user=user, reason=reason)
     if lines is not KEEP:
         _replace_lines(order, lines, user=user, reason=reason)
-    reallocate_dealers([d for d in touched if d is not None])
+    reallocate_dealers(touched)
     return order
 
 
@@ -316,13 +322,10 @@ def upsert_payment(
         )
     raise_if_errors(errors)
 
-    touched = {dealer_id}
-    if payment is None:
-        payment = Payment(reference=reference)
-    else:
-        touched.add(payment.dealer_id)
+    payment = payment or Payment(reference=reference)
+    touched = _dealers_touched(payment, values)
     save_changes(payment, values, user=user, reason=reason)
-    reallocate_dealers([d for d in touched if d is not None])
+    reallocate_dealers(touched)
     return payment
 
 

@@ -288,3 +288,26 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dealer_id}: {self.from_stage} -> {self.to_stage}"
+
+    @classmethod
+    def of_move(
+        cls,
+        account: CollectionAccount,
+        *,
+        from_stage: str,
+        on: dt.date,
+        by: Any,
+        reason: str,
+        escalation: Any = None,
+    ) -> StageChange:
+        """The (unsaved) record of a move just made on `account` from `from_stage`;
+        `by=None` is the daily sweep."""
+        return cls(
+            dealer_id=account.dealer_id,
+            from_stage=from_stage,
+            to_stage=account.stage,
+            on=on,
+            by=by,
+            reason=reason,
+            escalation=escalation,
+        )

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.utils import timezone
 
-from dunning.calendar import CALL_COUNT_DAYS, call_permission, count_calls, dealer_zone
+from dunning.calendar import (
+    CALL_COUNT_DAYS,
+    CallPermission,
+    call_permission,
+    count_calls,
+    dealer_zone,
+)
 from dunning.figures import DANGER_EVENTS, facts_for
 from dunning.models import (
     ESCALATION_TRANSITIONS,
@@ -59,16 +65,21 @@ def calls_up_to(dealer_ids: Iterable[int], *, at: dt.datetime) -> dict[int, list
     return calls
 
 
-def broken_contact_rule(dealer: Dealer, *, at: dt.datetime) -> str:
-    """The policy rule a call or visit to the dealer at `at` breaks, or "".
-
-    Counts the calls and visits made before it by anyone, on the dealer's local day and
-    in its local ISO week.
-    """
-    policy = CollectionPolicy.current()
+def call_permission_for(
+    dealer: Dealer,
+    *,
+    policy: CollectionPolicy,
+    at: dt.datetime,
+    calls: list[dt.datetime] | None = None,
+) -> CallPermission:
+    """May the dealer be called at `at`, by the caps and quiet hours of the policy, its
+    calls and visits up to then (`calls`, as `calls_up_to` loads them for many dealers at
+    once; read here when not given) counted on its own local day and ISO week."""
+    if calls is None:
+        calls = calls_up_to([dealer.pk], at=at)[dealer.pk]
     zone = dealer_zone(dealer.country, dealer.time_zone)
-    counts = count_calls(calls_up_to([dealer.pk], at=at)[dealer.pk], zone=zone, at=at)
-    permission = call_permission(
+    counts = count_calls(calls, zone=zone, at=at)
+    return call_permission(
         policy,
         country=dealer.country,
         zone=zone,
@@ -76,7 +87,12 @@ def broken_contact_rule(dealer: Dealer, *, at: dt.datetime) -> str:
         calls_today=counts.today,
         calls_this_week=counts.this_week,
     )
-    return permission.rule
+
+
+def broken_contact_rule(dealer: Dealer, *, at: dt.datetime) -> str:
+    """The policy rule a call or visit to the dealer at `at` breaks, or "": the calls and
+    visits made before it by anyone count."""
+    return call_permission_for(dealer, policy=CollectionPolicy.current(), at=at).rule
 
 
 @transaction.atomic
@@ -243,4 +259,11 @@ def complete_task(*, task: Task, outcome: str, by: User | None, now: dt.datetime
     return locked
 
 
-__all__ = ["broken_contact_rule", "calls_up_to", "complete_task", "log_contact", "report_event"]
+__all__ = [
+    "broken_contact_rule",
+    "call_permission_for",
+    "calls_up_to",
+    "complete_task",
+    "log_contact",
+    "report_event",
+]

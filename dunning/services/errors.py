@@ -7,8 +7,9 @@ refusal from one place.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django_fsm import TransitionNotAllowed
+from django.core.exceptions import PermissionDenied as PermissionDenied
+from django.core.exceptions import ValidationError
+from django_fsm import TransitionNotAllowed as TransitionNotAllowed
 
 
 class InvalidInput(ValidationError, ValueError):
@@ -42,13 +43,3 @@ class EscalationConflict(WorkflowConflict):
 class TaskAlreadyDone(WorkflowConflict):
     pass
 
-
-__all__ = [
-    "EscalationConflict",
-    "InvalidInput",
-    "PermissionDenied",
-    "StageConflict",
-    "TaskAlreadyDone",
-    "TransitionNotAllowed",
-    "WorkflowConflict",
-]

@@ -103,15 +103,11 @@ def move_stage(
             f"The account of {account.dealer_id} changed stage while this move was made; "
             "reload and try again."
         ) from exc
-    return StageChange.objects.create(
-        dealer_id=account.dealer_id,
-        from_stage=from_stage,
-        to_stage=account.stage,
-        on=on,
-        by=by,
-        reason=reason,
-        escalation=escalation,
+    change = StageChange.of_move(
+        account, from_stage=from_stage, on=on, by=by, reason=reason, escalation=escalation
     )
+    change.save()
+    return change
 
 
 def _locked_account(dealer: Dealer) -> CollectionAccount:

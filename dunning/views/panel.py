@@ -6,9 +6,11 @@ with a redirect back to its part of the page, or the page again with the errors.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from typing import Any, cast
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -125,27 +127,52 @@ def _submit(
     return _render_collection(request, dealer, bound=forms_by_name, status=400)
 
 
-@login_required
-@require_POST
-def make_promise(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = get_dealer_for_user(request.user, code)
-    form = PromiseForm(request.POST, prefix="promise")
+# The panel's single-form actions: `panel_action` finds the dealer, binds the form and
+# answers through `_submit`; each action only turns the cleaned form into a service call
+# and says what was done.
+PanelAct = Callable[[AuthenticatedHttpRequest, Dealer, Any], str]
+FormBuilder = Callable[[AuthenticatedHttpRequest, Dealer], forms.BaseForm]
 
-    def act() -> str:
-        data = form.cleaned_data
-        promise = services.make_promise(
-            dealer=dealer,
-            amount=data["amount"],
-            due_on=data["due_on"],
-            note=data["note"],
-            by=request.user,
-            today=services.business_today(),
-        )
-        return _promise_message(promise)
 
-    return _submit(
-        request, dealer, forms_by_name={"promise_form": form}, act=act, anchor="promises"
+def panel_action(
+    form_name: str, *, form: FormBuilder, anchor: str
+) -> Callable[[PanelAct], Callable[..., HttpResponse]]:
+    def decorate(act: PanelAct) -> Callable[..., HttpResponse]:
+        @login_required
+        @require_POST
+        @functools.wraps(act)
+        def view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+            dealer = get_dealer_for_user(request.user, code)
+            bound = form(request, dealer)
+            return _submit(
+                request,
+                dealer,
+                forms_by_name={form_name: bound},
+                act=lambda: act(request, dealer, bound),
+                anchor=anchor,
+            )
+
+        return view
+
+    return decorate
+
+
+@panel_action(
+    "promise_form",
+    form=lambda request, dealer: PromiseForm(request.POST, prefix="promise"),
+    anchor="promises",
+)
+def make_promise(request: AuthenticatedHttpRequest, dealer: Dealer, form: PromiseForm) -> str:
+    data = form.cleaned_data
+    promise = services.make_promise(
+        dealer=dealer,
+        amount=data["amount"],
+        due_on=data["due_on"],
+        note=data["note"],
+        by=request.user,
+        today=services.business_today(),
     )
+    return _promise_message(promise)
 
 
 def _promise_message(promise: Promise) -> str:
@@ -197,34 +224,29 @@ def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def log_contact(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = get_dealer_for_user(request.user, code)
-    form = ContactForm(request.POST, prefix="contact", contacts=dealer.contacts.all())
-
-    def act() -> str:
-        data = form.cleaned_data
-        contact = services.log_contact(
-            dealer=dealer,
-            channel=data["channel"],
-            at=data["at"],
-            outcome=data["outcome"],
-            by=request.user,
-            person=data["person"],
-            excuse=data["excuse"],
-            note=data["note"],
-            now=timezone.now(),
-        )
-        if contact.broken_rule:
-            return (
-                f"Contact recorded. It broke a rule ({contact.broken_rule}): the manager is told."
-            )
-        return "Contact recorded."
-
-    return _submit(
-        request, dealer, forms_by_name={"contact_form": form}, act=act, anchor="contacts"
+@panel_action(
+    "contact_form",
+    form=lambda request, dealer: ContactForm(
+        request.POST, prefix="contact", contacts=dealer.contacts.all()
+    ),
+    anchor="contacts",
+)
+def log_contact(request: AuthenticatedHttpRequest, dealer: Dealer, form: ContactForm) -> str:
+    data = form.cleaned_data
+    contact = services.log_contact(
+        dealer=dealer,
+        channel=data["channel"],
+        at=data["at"],
+        outcome=data["outcome"],
+        by=request.user,
+        person=data["person"],
+        excuse=data["excuse"],
+        note=data["note"],
+        now=timezone.now(),
     )
+    if contact.broken_rule:
+        return f"Contact recorded. It broke a rule ({contact.broken_rule}): the manager is told."
+    return "Contact recorded."
 
 
 @login_required
@@ -239,118 +261,103 @@ def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     return render(request, "dunning/_excuse_script.html", {"excuse": excuse})
 
 
-@login_required
-@require_POST
-def request_escalation(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = get_dealer_for_user(request.user, code)
-    form = EscalationRequestForm(request.POST, request.FILES, prefix="escalation")
-
-    def act() -> str:
-        data = form.cleaned_data
-        evidence: list[Evidence] = []
-        if data["evidence_file"]:
-            evidence.append(
-                services.attach_evidence(
-                    dealer=dealer,
-                    file=data["evidence_file"],
-                    description=data["evidence_description"],
-                    by=request.user,
-                )
+@panel_action(
+    "escalation_form",
+    form=lambda request, dealer: EscalationRequestForm(
+        request.POST, request.FILES, prefix="escalation"
+    ),
+    anchor="stage",
+)
+def request_escalation(
+    request: AuthenticatedHttpRequest, dealer: Dealer, form: EscalationRequestForm
+) -> str:
+    data = form.cleaned_data
+    evidence: list[Evidence] = []
+    if data["evidence_file"]:
+        evidence.append(
+            services.attach_evidence(
+                dealer=dealer,
+                file=data["evidence_file"],
+                description=data["evidence_description"],
+                by=request.user,
             )
-        escalation = services.request_escalation(
-            dealer=dealer,
-            to_stage=data["to_stage"],
-            reason=data["reason"],
-            by=request.user,
-            today=services.business_today(),
-            evidence=evidence,
-            agency=data["agency"],
         )
-        return (
-            f"Escalation to {escalation.get_to_stage_display().lower()} requested; "
-            "a manager decides it."
-        )
-
-    return _submit(
-        request, dealer, forms_by_name={"escalation_form": form}, act=act, anchor="stage"
+    escalation = services.request_escalation(
+        dealer=dealer,
+        to_stage=data["to_stage"],
+        reason=data["reason"],
+        by=request.user,
+        today=services.business_today(),
+        evidence=evidence,
+        agency=data["agency"],
+    )
+    return (
+        f"Escalation to {escalation.get_to_stage_display().lower()} requested; "
+        "a manager decides it."
     )
 
 
-@login_required
-@require_POST
-def report_event(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = get_dealer_for_user(request.user, code)
-    form = DealerEventForm(request.POST, prefix="event")
-
-    def act() -> str:
-        data = form.cleaned_data
-        event = services.report_event(
-            dealer=dealer,
-            kind=data["kind"],
-            occurred_on=data["occurred_on"],
-            note=data["note"],
-            by=request.user,
-            today=services.business_today(),
-        )
-        return f"{event.get_kind_display()} reported; the managers are alerted."
-
-    return _submit(request, dealer, forms_by_name={"event_form": form}, act=act, anchor="events")
-
-
-@login_required
-@require_POST
-def upload_evidence(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = get_dealer_for_user(request.user, code)
-    form = EvidenceForm(request.POST, request.FILES, prefix="evidence")
-
-    def act() -> str:
-        evidence = services.attach_evidence(
-            dealer=dealer,
-            file=form.cleaned_data["file"],
-            description=form.cleaned_data["description"],
-            by=request.user,
-        )
-        return f"Evidence kept, SHA-256 {evidence.sha256}."
-
-    return _submit(
-        request, dealer, forms_by_name={"evidence_form": form}, act=act, anchor="evidence"
+@panel_action(
+    "event_form",
+    form=lambda request, dealer: DealerEventForm(request.POST, prefix="event"),
+    anchor="events",
+)
+def report_event(request: AuthenticatedHttpRequest, dealer: Dealer, form: DealerEventForm) -> str:
+    data = form.cleaned_data
+    event = services.report_event(
+        dealer=dealer,
+        kind=data["kind"],
+        occurred_on=data["occurred_on"],
+        note=data["note"],
+        by=request.user,
+        today=services.business_today(),
     )
+    return f"{event.get_kind_display()} reported; the managers are alerted."
 
 
-@login_required
-@require_POST
-def set_assessment(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = get_dealer_for_user(request.user, code)
-    form = AssessmentForm(request.POST, prefix="assessment")
-
-    def act() -> str:
-        services.set_assessment(
-            dealer=dealer,
-            default_cause=form.cleaned_data["default_cause"],
-            disposition=form.cleaned_data["disposition"],
-            by=request.user,
-        )
-        return "Assessment saved."
-
-    return _submit(
-        request, dealer, forms_by_name={"assessment_form": form}, act=act, anchor="assessment"
+@panel_action(
+    "evidence_form",
+    form=lambda request, dealer: EvidenceForm(request.POST, request.FILES, prefix="evidence"),
+    anchor="evidence",
+)
+def upload_evidence(request: AuthenticatedHttpRequest, dealer: Dealer, form: EvidenceForm) -> str:
+    evidence = services.attach_evidence(
+        dealer=dealer,
+        file=form.cleaned_data["file"],
+        description=form.cleaned_data["description"],
+        by=request.user,
     )
+    return f"Evidence kept, SHA-256 {evidence.sha256}."
 
 
-@login_required
-@require_POST
-def override_credit_hold(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
-    dealer = get_dealer_for_user(request.user, code)
-    form = CreditOverrideForm(request.POST, prefix="override")
+@panel_action(
+    "assessment_form",
+    form=lambda request, dealer: AssessmentForm(request.POST, prefix="assessment"),
+    anchor="assessment",
+)
+def set_assessment(request: AuthenticatedHttpRequest, dealer: Dealer, form: AssessmentForm) -> str:
+    services.set_assessment(
+        dealer=dealer,
+        default_cause=form.cleaned_data["default_cause"],
+        disposition=form.cleaned_data["disposition"],
+        by=request.user,
+    )
+    return "Assessment saved."
 
-    def act() -> str:
-        services.override_credit_hold(
-            dealer=dealer,
-            until=form.cleaned_data["until"],
-            reason=form.cleaned_data["reason"],
-            by=request.user,
-            today=services.business_today(),
-        )
-        return f"Credit hold lifted until {form.cleaned_data['until']:%-d %b %Y}."
 
-    return _submit(request, dealer, forms_by_name={"override_form": form}, act=act, anchor="credit")
+@panel_action(
+    "override_form",
+    form=lambda request, dealer: CreditOverrideForm(request.POST, prefix="override"),
+    anchor="credit",
+)
+def override_credit_hold(
+    request: AuthenticatedHttpRequest, dealer: Dealer, form: CreditOverrideForm
+) -> str:
+    services.override_credit_hold(
+        dealer=dealer,
+        until=form.cleaned_data["until"],
+        reason=form.cleaned_data["reason"],
+        by=request.user,
+        today=services.business_today(),
+    )
+    return f"Credit hold lifted until {form.cleaned_data['until']:%-d %b %Y}."

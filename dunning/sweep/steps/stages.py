@@ -70,14 +70,7 @@ def _move(
     from_stage = account.stage
     getattr(account, verb)(on=today)
     moves.changes.append(
-        StageChange(
-            dealer_id=account.dealer_id,
-            from_stage=from_stage,
-            to_stage=account.stage,
-            on=today,
-            by=None,
-            reason=reason,
-        )
+        StageChange.of_move(account, from_stage=from_stage, on=today, by=None, reason=reason)
     )
     previous = getattr(account, "_change_reason", "")
     account._change_reason = f"{previous}; {reason}" if previous else reason  # type: ignore[attr-defined]

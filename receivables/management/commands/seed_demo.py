@@ -15,15 +15,7 @@ from simple_history.utils import bulk_create_with_history
 
 from receivables.allocation import reallocate_dealers
 from receivables.dates import business_today
-from receivables.models import (
-    Agency,
-    Contact,
-    Dealer,
-    ExchangeRate,
-    Order,
-    OrderLine,
-    Payment,
-)
+from receivables.models import Agency, Contact, Dealer, ExchangeRate, Order, OrderLine, Payment
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_USERS = [
