@@ -23,6 +23,7 @@ from dunning.models import (
     Excuse,
 )
 from receivables.models import Agency, Contact, DealerQuerySet
+from receivables.validation import CENT, MAX_MONEY
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
@@ -42,8 +43,9 @@ class DateTimeInput(forms.DateTimeInput):
 
 
 def _money(label: str) -> forms.DecimalField:
+    # The bounds of `receivables.validation`, which the services check again.
     return forms.DecimalField(
-        label=label, max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+        label=label, max_digits=14, decimal_places=2, min_value=CENT, max_value=MAX_MONEY
     )
 
 

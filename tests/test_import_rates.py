@@ -277,9 +277,10 @@ def test_a_failing_rates_import_exits_with_status_1(
     with pytest.raises(SystemExit) as exit_info:
         ManagementUtility(["manage.py", "import_ledger", "--rates", str(rates)]).execute()
 
+    # run_from_argv closes the database connections when it ends, so nothing is read from
+    # the database after it here: that nothing was written is `failing_import`'s check.
     assert exit_info.value.code == 1
     assert "rates.csv, line 2, column rate: 0 must be more than 0" in capsys.readouterr().err
-    assert counts() == (0, 0)
 
 
 def test_the_command_names_rates_among_the_files_it_needs() -> None:
