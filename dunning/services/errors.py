@@ -42,4 +42,3 @@ class EscalationConflict(WorkflowConflict):
 
 class TaskAlreadyDone(WorkflowConflict):
     pass
-
