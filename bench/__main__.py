@@ -11,7 +11,10 @@ that every aging bucket has something in it. Then measures:
   buckets on the same database, as a ratio from the same run;
 - the dealer endpoint's latency and query count;
 - the daily sweep over all dealers: time and query count of three mornings, measured by
-  bench/sweep_probe.py in a subprocess (after `manage.py migrate` of this tree).
+  bench/sweep_probe.py in a subprocess (after `manage.py migrate` of this tree);
+- with --pages, every page and the API's reports through gunicorn, as a manager and as a
+  collector who owns 1,000 dealers, next to the login form as a baseline and to a
+  hand-written SQL floor for the aging report (bench/pages.py says how).
 
 Results are appended to docs/BENCHMARKS.md with the machine and the date.
 
@@ -20,6 +23,12 @@ Options:
   --skip-import    reuse the loaded database (it is still migrated to this tree)
   --no-write       print the report only, do not append it to docs/BENCHMARKS.md
   --sweep-only     measure the sweep only, not the API
+  --pages          also time the pages and reports (bench/pages.py), after the sweep: it
+                   creates the users bench-manager and bench-collector, gives the collector
+                   the first 1,000 dealers, sweeps BENCH_DATE if it has not been swept, and
+                   serves this tree with gunicorn on a free port
+  --pages-only     time the pages and reports only: no API, no sweep measurement
+  --page-requests N  timed requests per page (default 30; 3 for a page slower than 30 s)
   --baseline REV   also sweep a git revision (HEAD~5, a commit id) on the same database
                    in the same run, before this tree, and show both side by side. REV is
                    checked out with `git worktree add --detach var/bench/baseline-<sha>`
@@ -345,7 +354,14 @@ def main() -> None:
         metavar="REV",
         help="also measure the sweep of this git revision, on the same database",
     )
+    parser.add_argument("--pages", action="store_true", help="also time the pages and reports")
+    parser.add_argument("--pages-only", action="store_true", help="time the pages and reports only")
+    parser.add_argument("--page-requests", type=int, default=30, metavar="N")
     args = parser.parse_args()
+    if args.pages_only and (args.sweep_only or args.baseline):
+        parser.error("--pages-only measures no sweep: not with --sweep-only or --baseline")
+    if args.page_requests < 1:
+        parser.error("--page-requests must be at least 1")
 
     url = os.environ.setdefault("BENCH_DATABASE_URL", DEFAULT_DB)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
@@ -379,7 +395,7 @@ def main() -> None:
 
     results["scale"] = {"dealers": Dealer.objects.count(), "orders": Order.objects.count()}
     print(results["scale"], flush=True)
-    if not args.sweep_only:
+    if not (args.sweep_only or args.pages_only):
         print("measuring the API ...", flush=True)
         results["api"] = measure_api()
         print(results["api"], flush=True)
@@ -399,9 +415,19 @@ def main() -> None:
             "sweep": measure_sweep(tree),
         }
         print(results["baseline"], flush=True)
-    print("sweeping ...", flush=True)
-    results["sweep"] = measure_sweep()
-    print(results["sweep"], flush=True)
+    if not args.pages_only:
+        print("sweeping ...", flush=True)
+        results["sweep"] = measure_sweep()
+        print(results["sweep"], flush=True)
+    if args.pages or args.pages_only:
+        # After the sweep: its probe empties the workflow tables and sweeps BENCH_DATE again.
+        from bench import pages
+
+        print("timing the pages ...", flush=True)
+        results["pages"] = pages.measure(
+            ROOT, url, BENCH_DATE, RAW_AGING_SQL, requests=args.page_requests
+        )
+        print(json.dumps(results["pages"]), flush=True)
     report = render(results, machine())
     print(report)
     if not args.no_write:
@@ -415,9 +441,9 @@ HEADER = """# Benchmarks
 
 `make bench` loads IBM's late-payment sample scaled to a million orders into PostgreSQL
 and measures the import, the aging report (through the API and as one hand-written SQL
-query, same database, same run), the dealer endpoint and the daily sweep. Each run adds
-a section below; the newest is last. Timings are wall-clock seconds, best of 5 where
-repeated.
+query, same database, same run), the dealer endpoint and the daily sweep, and with
+--pages every page and report through gunicorn. Each run adds a section below; the
+newest is last. Timings are wall-clock seconds, best of 5 where repeated.
 """
 
 
@@ -455,8 +481,8 @@ def render(results: dict, machine_line: str) -> str:
             f"median {api['dealer_median_ms']:.1f} ms, p95 {api['dealer_p95_ms']:.1f} ms, "
             f"{', '.join(map(str, api['dealer_queries']))} queries |"
         )
-    sweep = results["sweep"]
-    if "baseline" not in results:
+    sweep = results.get("sweep")
+    if sweep and "baseline" not in results:
         rows.append(
             f"| daily sweep, first morning the workflow sees ({sweep['dealers']:,} dealers, "
             f"{sweep['batches']} batches; {sweep['moves']:,} stage moves and "
@@ -480,6 +506,12 @@ def render(results: dict, machine_line: str) -> str:
     if api:
         lines.append("")
         lines.append(f"Aging total on {BENCH_DATE}: {api['aging_total']}.")
+    if "pages" in results:
+        from bench import pages
+
+        if lines[-1]:
+            lines.append("")
+        lines += pages.render(results["pages"])
     return "\n".join(lines) + "\n"
 
 

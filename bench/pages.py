@@ -1,0 +1,497 @@
+"""The pages step of `make bench` (`--pages`): how fast every page and report answers on
+the loaded book, through a real web server, as a manager and as a collector.
+
+Preparation (idempotent, on the bench database): a manager `bench-manager` and a collector
+`bench-collector` with a known password; the collector owns exactly the first 1,000
+dealers by id and no others; the book is swept for the bench date (swept here when no
+sweep batch exists for it), so that the worklist and the collection pages have data.
+
+Then this tree is served by gunicorn (2 workers, DEBUG off, a long timeout so that a slow
+page is measured rather than killed). Each user logs in through the login form like a
+browser (the CSRF cookie and hidden input, the session cookie) and times each page: 2
+warm-up requests, then 30 timed ones (3 when a warm-up took more than SLOW_S), median and
+nearest-rank p95, and the HTTP status of every request; an error or a time-out is
+reported, not dropped. Redirects are not followed: a page that sends the user to the login
+form shows as a 302. The aging report of the API is timed at three dates next to a floor
+(one hand-written SQL query over the same orders, `RAW_AGING_SQL`), and the KPIs for the
+quarter ending at each of those dates.
+
+The application's "today" is the real date (`business_today()`), not the bench date.
+"""
+
+from __future__ import annotations
+
+import calendar
+import collections
+import contextlib
+import datetime as dt
+import http.client
+import http.cookiejar
+import json
+import math
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+MANAGER = "bench-manager"
+COLLECTOR = "bench-collector"
+# Only ever set on the bench database, for the bench users.
+PASSWORD = "bench-pages-password"
+COLLECTOR_DEALERS = 1000
+WORKERS = 2
+SERVER_TIMEOUT_S = 120
+CLIENT_TIMEOUT_S = SERVER_TIMEOUT_S + 30
+START_TIMEOUT_S = 60
+WARMUP = 2
+REQUESTS = 30
+SLOW_S = 30.0
+SLOW_REQUESTS = 3
+FLOOR_RUNS = 5
+YEARS_BACK = 2
+
+
+# --- Preparation ------------------------------------------------------------------------
+
+
+def prepare(bench_date: dt.date) -> dict:
+    """The two users, the collector's 1,000 dealers, a swept book, and the dealer whose
+    ledger and collection pages are timed: the collector's most overdue one today."""
+    from django.contrib.auth.models import Group, User
+    from django.db.models import Q
+
+    from dunning.models import SweepBatch
+    from receivables.dates import business_today
+    from receivables.models import Dealer
+
+    groups = {}
+    for name in ("manager", "collector"):
+        try:
+            groups[name] = Group.objects.get(name=name)
+        except Group.DoesNotExist:
+            raise SystemExit(f"the role group {name!r} is missing: run manage.py migrate") from None
+    users = {}
+    for username, role in ((MANAGER, "manager"), (COLLECTOR, "collector")):
+        user, _ = User.objects.get_or_create(username=username)
+        user.set_password(PASSWORD)
+        user.is_active = True
+        user.save()
+        user.groups.set([groups[role]])
+        users[role] = user
+
+    collector = users["collector"]
+    pks = list(Dealer.objects.order_by("id").values_list("pk", flat=True)[:COLLECTOR_DEALERS])
+    Dealer.objects.filter(collector=collector).exclude(pk__in=pks).update(collector=None)
+    Dealer.objects.filter(pk__in=pks).exclude(collector=collector).update(collector=collector)
+    owned = Dealer.objects.filter(collector=collector).count()
+
+    swept = "already swept"
+    if not SweepBatch.objects.filter(business_date=bench_date).exists():
+        from dunning.sweep import run_sweep
+
+        print(f"sweeping {bench_date} for the pages ...", flush=True)
+        started = time.perf_counter()
+        run_sweep(today=bench_date)
+        swept = f"swept now in {time.perf_counter() - started:.0f} s"
+
+    today = business_today()
+    dealer = (
+        Dealer.objects.filter(pk__in=pks)
+        .with_balance(today)
+        .filter(Q(overdue__gt=0))
+        .order_by("-overdue", "code")
+        .first()
+    )
+    if dealer is None:
+        raise SystemExit(f"none of the collector's {owned} dealers has anything overdue")
+    return {
+        "today": today.isoformat(),
+        "collector_dealers": owned,
+        "sweep": f"{bench_date}: {swept}",
+        "dealer": dealer.code,
+        "dealer_overdue": str(dealer.overdue),  # type: ignore[attr-defined]
+    }
+
+
+# --- The server -------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(root: Path, database_url: str, log: Path) -> Iterator[str]:
+    """This tree under gunicorn; yields its base URL and stops it on the way out."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_DEBUG": "false",
+        "PYTHONPATH": str(root),
+    }
+    # WhiteNoise serves what collectstatic put under STATIC_ROOT (the pages' CSS and JS).
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=root,
+        env=env,
+        check=True,
+    )
+    port = _free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as log_file:
+        server = subprocess.Popen(
+            [
+                str(gunicorn),
+                "config.wsgi",
+                "-w",
+                str(WORKERS),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                str(SERVER_TIMEOUT_S),
+                "--chdir",
+                str(root),
+                # Not gunicorn's default socket in the home directory: another server
+                # (make run, a second bench) may be using it.
+                "--no-control-socket",
+            ],
+            cwd=root,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_until_up(server, base, log)
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_until_up(server: subprocess.Popen, base: str, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn stopped at start-up:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/login/", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"gunicorn did not answer /login/ in {START_TIMEOUT_S} s: see {log}")
+
+
+# --- The browser ------------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are answers to time (and to report: a 302 to the login form is a
+    failure), not to follow."""
+
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class Browser:
+    """A cookie jar and an opener: what a browser keeps between pages."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
+        )
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[object, bytes]:
+        """(status, body): the HTTP status, or "timeout" / "error: ..." when none came."""
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base + path, data=body)
+        if data is not None:
+            request.add_header("Referer", f"{self.base}/login/")
+        try:
+            with self.opener.open(request, timeout=CLIENT_TIMEOUT_S) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.read()
+        except TimeoutError:
+            return "timeout", b""
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, TimeoutError):
+                return "timeout", b""
+            return f"error: {error.reason}", b""
+        except (OSError, http.client.HTTPException) as error:
+            return f"error: {type(error).__name__} {error}", b""
+
+    def log_in(self, username: str, password: str) -> None:
+        status, page = self.request("/login/")
+        found = CSRF_INPUT.search(page.decode("utf-8", "replace"))
+        if status != 200 or found is None:
+            raise SystemExit(f"GET /login/ answered {status} without a CSRF token")
+        form = {
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": found.group(1),
+            "next": "",
+        }
+        status, _ = self.request("/login/", form)
+        if status != 302 or not any(cookie.name == "sessionid" for cookie in self.cookies):
+            raise SystemExit(f"logging in as {username} answered {status}, no session")
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]
+
+
+def time_page(browser: Browser, path: str, requests: int) -> dict:
+    """Warm up, then time `requests` GETs of `path` (fewer when it is slow)."""
+    warmups = []
+    status, body = None, b""
+    for _ in range(WARMUP):
+        started = time.perf_counter()
+        status, body = browser.request(path)
+        warmups.append(time.perf_counter() - started)
+        if warmups[-1] > SLOW_S:
+            break  # a second slow warm-up would tell nothing more
+    slow = max(warmups) > SLOW_S
+    count = min(requests, SLOW_REQUESTS) if slow else requests
+    timings, statuses = [], collections.Counter()
+    for _ in range(count):
+        started = time.perf_counter()
+        status, body = browser.request(path)
+        timings.append(time.perf_counter() - started)
+        statuses[str(status)] += 1
+    return {
+        "path": path,
+        "requests": count,
+        "slow": slow,
+        "warmup_ms": [round(t * 1000, 1) for t in warmups],
+        "median_ms": statistics.median(timings) * 1000,
+        "p95_ms": _p95(timings) * 1000,
+        "statuses": dict(statuses),
+        "bytes": len(body),
+        "last_body": body.decode("utf-8", "replace") if path.startswith("/api/") else None,
+    }
+
+
+# --- Dates, pages, floor ----------------------------------------------------------------
+
+
+def years_back(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def quarter_ending(day: dt.date) -> tuple[dt.date, dt.date]:
+    """The three months ending on `day`, both ends included."""
+    year, month = (day.year, day.month - 3) if day.month > 3 else (day.year - 1, day.month + 9)
+    same_day = dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return same_day + dt.timedelta(days=1), day
+
+
+def page_paths(dealer: str) -> list[tuple[str, str, bool]]:
+    """(label, path, for the collector too) in the order of the table."""
+    code = urllib.parse.quote(dealer, safe="")
+    return [
+        ("dashboard", "/", True),
+        ("worklist", "/worklist/", True),
+        ("dealer list", "/dealers/", True),
+        ("aging report", "/reports/aging/", True),
+        ("dealer ledger", f"/dealers/{code}/", True),
+        ("collection panel", f"/dealers/{code}/collection/", True),
+        ("escalations", "/escalations/", True),
+        ("alerts (managers only)", "/alerts/", False),
+        ("tasks", "/tasks/", True),
+    ]
+
+
+def api_paths(dates: list[dt.date]) -> list[tuple[str, str]]:
+    paths = [(f"aging {day}", f"/api/v1/reports/aging?as_of={day}") for day in dates]
+    for day in dates:
+        start, end = quarter_ending(day)
+        paths.append((f"kpis {day}", f"/api/v1/reports/kpis?from={start}&to={end}"))
+    return paths
+
+
+def floor(sql: str, day: dt.date) -> dict:
+    """The same buckets in one hand-written SQL query (`sql`, the date as `%(d)s`), median
+    of FLOOR_RUNS after one warm-up, on the bench process's connection (same settings)."""
+    from django.db import connection
+
+    def run() -> dict:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"d": day})
+            return {key: (count, amount) for key, count, amount in cursor.fetchall()}
+
+    run()
+    timings = []
+    for _ in range(FLOOR_RUNS):
+        started = time.perf_counter()
+        buckets = run()
+        timings.append(time.perf_counter() - started)
+    return {"median_ms": statistics.median(timings) * 1000, "buckets": buckets}
+
+
+def same_buckets(api_body: str | None, buckets: dict) -> bool | None:
+    """Whether the API's answer (the last one timed) has the floor's counts and amounts."""
+    try:
+        answer = json.loads(api_body or "")
+    except ValueError:
+        return None
+    for bucket in answer.get("buckets", []):
+        count, amount = buckets.get(bucket["key"], (0, Decimal("0.00")))
+        if bucket["count"] != count or Decimal(bucket["amount"]) != (amount or Decimal("0.00")):
+            return False
+    return "buckets" in answer
+
+
+# --- The measurement --------------------------------------------------------------------
+
+
+def measure(
+    root: Path, database_url: str, bench_date: dt.date, floor_sql: str, requests: int = REQUESTS
+) -> dict:
+    """Prepare, serve, time every page and report as both users, then the floors."""
+    started = time.perf_counter()
+    setup = prepare(bench_date)
+    print(f"pages: {setup}", flush=True)
+    dates = [years_back(bench_date, years) for years in range(YEARS_BACK + 1)]
+    pages = page_paths(setup["dealer"])
+    apis = api_paths(dates)
+    users = {"manager": MANAGER, "collector": COLLECTOR}
+    results: dict = {
+        "setup": setup,
+        "requests": requests,
+        "workers": WORKERS,
+        "pages": {},
+        "api": {},
+        "floor": {},
+    }
+    log = root / "var" / "bench" / "pages-gunicorn.log"
+    with serve(root, database_url, log) as base:
+        for role, username in users.items():
+            browser = Browser(base)
+            print(f"pages as the {role}: login (anonymous) ...", flush=True)
+            results["pages"].setdefault("login", {})[role] = time_page(browser, "/login/", requests)
+            browser.log_in(username, PASSWORD)
+            for label, path, collector_too in pages:
+                if role == "collector" and not collector_too:
+                    continue
+                print(f"pages as the {role}: {label} {path} ...", flush=True)
+                results["pages"].setdefault(label, {})[role] = time_page(browser, path, requests)
+            for label, path in apis:
+                print(f"pages as the {role}: {label} {path} ...", flush=True)
+                results["api"].setdefault(label, {})[role] = time_page(browser, path, requests)
+    for day in dates:
+        print(f"pages: the SQL floor of the aging on {day} ...", flush=True)
+        found = floor(floor_sql, day)
+        api = results["api"][f"aging {day}"]["manager"]
+        results["floor"][str(day)] = {
+            "median_ms": found["median_ms"],
+            "ratio": api["median_ms"] / found["median_ms"],
+            "same_buckets": same_buckets(api["last_body"], found["buckets"]),
+        }
+    for timed in (*results["pages"].values(), *results["api"].values()):
+        for row in timed.values():
+            row.pop("last_body", None)
+    results["dates"] = [str(day) for day in dates]
+    results["seconds"] = time.perf_counter() - started
+    return results
+
+
+# --- The report -------------------------------------------------------------------------
+
+
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return "—"
+    text = f"{row['median_ms']:,.0f} / {row['p95_ms']:,.0f}"
+    if row["slow"]:
+        text += f" ({row['requests']} requests)"
+    return text
+
+
+def _status(row: dict | None) -> str:
+    if row is None:
+        return "—"
+    statuses = row["statuses"]
+    if len(statuses) == 1:
+        return next(iter(statuses))
+    return ", ".join(f"{status} x{n}" for status, n in sorted(statuses.items()))
+
+
+def _row(label: str, timed: dict) -> str:
+    manager, collector = timed.get("manager"), timed.get("collector")
+    return (
+        f"| {label} | {_cell(manager)} | {_cell(collector)} "
+        f"| {_status(manager)} / {_status(collector)} |"
+    )
+
+
+def render(pages: dict) -> list[str]:
+    setup = pages["setup"]
+    lines = [
+        f"Pages and reports through gunicorn ({pages['workers']} workers, DEBUG off), "
+        f"logged in through the login form: {pages['requests']} requests each after "
+        f"{WARMUP} warm-ups (fewer where marked: a warm-up took over {SLOW_S:.0f} s), "
+        "milliseconds. The manager sees the whole book; the collector owns "
+        f"{setup['collector_dealers']:,} dealers. Ledger and collection pages of "
+        f"{setup['dealer']} (overdue {setup['dealer_overdue']}); today is {setup['today']} "
+        f"(book {setup['sweep']}). Status: manager / collector.",
+        "",
+        "| page | manager median / p95 | collector median / p95 | status |",
+        "|---|---|---|---|",
+    ]
+    timed_pages = pages["pages"]
+    lines.append(_row("`/login/` (anonymous, the baseline)", timed_pages["login"]))
+    for label, timed in timed_pages.items():
+        if label != "login":
+            path = (timed.get("manager") or timed["collector"])["path"]
+            lines.append(_row(f"{label} `{path}`", timed))
+    lines += [
+        "",
+        "The API's reports through the same sessions, next to the aging floor: one "
+        "hand-written SQL query computing the same buckets over the whole book (median of "
+        f"{FLOOR_RUNS}), and the manager's median over it:",
+        "",
+        "| report | manager median / p95 | collector median / p95 | status | SQL floor | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, timed in pages["api"].items():
+        kind, day = label.split(" ", 1)
+        path = (timed.get("manager") or timed["collector"])["path"]
+        if kind == "aging":
+            found = pages["floor"][day]
+            same = {True: "", False: ", other buckets!", None: ", no answer"}[found["same_buckets"]]
+            extra = f"{found['median_ms']:,.0f} | {found['ratio']:.1f}x{same}"
+        else:
+            extra = "— | —"
+        lines.append(f"{_row(f'`{path}`', timed)} {extra} |")
+    return lines
