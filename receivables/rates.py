@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Case, DecimalField, F, OuterRef, Subquery, Value, When
 
 from receivables.models import ExchangeRate
 
@@ -96,6 +96,23 @@ def rates_on(on: dt.date, currencies: Iterable[str]) -> Rates:
         .values_list("currency", "rate")
     )
     return Rates(on=on, reporting=reporting, by_currency=dict(rows))
+
+
+def rate_expression(currency: F, on: dt.date) -> Case:
+    """SQL for the rate of the currency in the field `currency` on `on`, for ranking many
+    dealers by an amount in the reporting currency inside one query: 1 for the reporting
+    currency, the latest rate on or before `on` otherwise, NULL when there is none (a
+    caller ranks those last and says so; it never takes them as 1)."""
+    latest = (
+        ExchangeRate.objects.filter(currency=OuterRef(currency.name), on__lte=on)
+        .order_by("-on")
+        .values("rate")[:1]
+    )
+    return Case(
+        When(**{currency.name: settings.REPORTING_CURRENCY}, then=Value(ONE)),
+        default=Subquery(latest),
+        output_field=DecimalField(max_digits=18, decimal_places=8),
+    )
 
 
 @transaction.atomic

@@ -146,3 +146,18 @@ def test_aging_of_one_currency_needs_no_rate_and_names_it(manager: Any) -> None:
 
     assert answer["currency"] == "CZK"
     assert answer["total"] == {"count": 1, "amount": "30000.00"}
+
+
+def test_the_dashboards_most_overdue_compares_amounts_in_the_reporting_currency(
+    client: Client, manager: Any
+) -> None:
+    czk_rate("0.04")
+    overdue_dealer(code="D-CZK", country="CZ", currency="CZK", amount="30000.00")
+    overdue_dealer(code="D-EUR", country="DE", currency="EUR", amount="2000.00")
+    overdue_dealer(code="D-PLN", country="PL", currency="PLN", amount="90000.00")
+    client.force_login(manager)
+
+    ranked = [dealer.code for dealer in client.get("/").context["most_overdue"]]
+
+    # 2,000 EUR before 30,000 CZK (1,200 EUR); zloty have no rate and come last.
+    assert ranked == ["D-EUR", "D-CZK", "D-PLN"]
