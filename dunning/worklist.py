@@ -104,8 +104,10 @@ def build_worklist(
 ) -> Worklist:
     """The prioritised worklist of `user` on `today`, one page of it enriched."""
     policy = policy or CollectionPolicy.current()
+    # The cut by index first: the facts are then computed for the dealers past due only.
+    dealers = overdue_dealers(user, collector_id=collector_id).past_due_on(today)
     candidates = (
-        with_facts(overdue_dealers(user, collector_id=collector_id), today=today, policy=policy)
+        with_facts(dealers, today=today, policy=policy)
         .filter(Q(overdue__gt=0))
         .select_related("collector")
     )
