@@ -102,9 +102,9 @@ class DealerQuerySet(models.QuerySet["Dealer"]):
         """The dealers with an order due before `on` and not settled by its end, found by
         index: every dealer with something overdue, and only a few more (a cent short
         of settled counts as open here), so a cheap first cut before their figures."""
-        unsettled_past_due = (
-            Order.objects.filter(dealer=OuterRef("pk"), due_on__lt=on).not_settled_on(on)
-        )
+        unsettled_past_due = Order.objects.filter(
+            dealer=OuterRef("pk"), due_on__lt=on
+        ).not_settled_on(on)
         return self.filter(Exists(unsettled_past_due))
 
     def with_balance(self, on: dt.date) -> DealerQuerySet:

@@ -26,7 +26,5 @@ def test_past_due_on_an_earlier_day_sees_what_was_open_then(db: Any) -> None:
     pay_everything(paid, on=TODAY)
 
     yesterday = TODAY - dt.timedelta(days=1)
-    assert list(Dealer.objects.past_due_on(yesterday).values_list("code", flat=True)) == [
-        paid.code
-    ]
+    assert list(Dealer.objects.past_due_on(yesterday).values_list("code", flat=True)) == [paid.code]
     assert not Dealer.objects.past_due_on(TODAY).exists()
