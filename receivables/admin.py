@@ -3,7 +3,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -18,7 +17,7 @@ from receivables.models import (
     OrderLine,
     Payment,
 )
-from receivables.validation import currency_problem, rate_problem
+from receivables.validation import as_sentence, rate_currency_problem, rate_problem
 
 
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
@@ -156,13 +155,9 @@ class ExchangeRateForm(forms.ModelForm):
 
     def clean_currency(self) -> str:
         currency: str = self.cleaned_data["currency"]
-        problem = currency_problem(currency)
+        problem = rate_currency_problem(currency)
         if problem:
-            raise forms.ValidationError(problem[0].upper() + problem[1:] + ".")
-        if currency == settings.REPORTING_CURRENCY:
-            raise forms.ValidationError(
-                f"{currency} is the reporting currency; its rate is always 1."
-            )
+            raise forms.ValidationError(as_sentence(problem))
         return currency
 
     def clean_rate(self) -> Decimal:

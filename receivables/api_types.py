@@ -9,7 +9,7 @@ timestamps as ISO 8601 with the business zone's offset.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -21,13 +21,14 @@ from ninja import Field, Schema
 from ninja.params import P, PathEx
 from pydantic import AfterValidator, StringConstraints
 
-from receivables.validation import CENT, text_problem
+from receivables.reports import two_places
+from receivables.validation import as_sentence, text_problem
 
 
 def _refuse_nul(value: str) -> str:
     problem = text_problem(value)
     if problem:
-        raise ValueError(problem[0].upper() + problem[1:] + ".")
+        raise ValueError(as_sentence(problem))
     return value
 
 
@@ -59,7 +60,7 @@ class Errors(Schema):
 
 def money(value: Decimal) -> str:
     """Money as the API writes it: a string with two decimals, rounded half up."""
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(two_places(value))
 
 
 def money_or_none(value: Decimal | None) -> str | None:

@@ -257,7 +257,7 @@ class OrderQuerySet(models.QuerySet["Order"]):
     def aging(self, on: dt.date) -> dict:
         """The aging report of these orders on `on`, in one query. The amounts are only
         meaningful when the orders share a currency (see `aging_by_currency`)."""
-        return _aging_report(on, self._aging_rows(on))
+        return aging_from_rows(on, self._aging_rows(on))
 
     def aging_by_currency(self, on: dt.date) -> dict[str, dict]:
         """One aging report per currency of the orders' dealers, in one query."""
@@ -265,7 +265,8 @@ class OrderQuerySet(models.QuerySet["Order"]):
         for row in self._aging_rows(on, F("dealer__currency")):
             rows_by_currency.setdefault(row["currency"], []).append(row)
         return {
-            currency: _aging_report(on, rows) for currency, rows in sorted(rows_by_currency.items())
+            currency: aging_from_rows(on, rows)
+            for currency, rows in sorted(rows_by_currency.items())
         }
 
     def _aging_rows(self, on: dt.date, currency: F | None = None) -> Iterable[dict[str, Any]]:
@@ -278,8 +279,9 @@ class OrderQuerySet(models.QuerySet["Order"]):
         )
 
 
-def _aging_report(on: dt.date, rows: Iterable[dict[str, Any]]) -> dict:
-    """The buckets in their order, every one present, with the total."""
+def aging_from_rows(on: dt.date, rows: Iterable[dict[str, Any]]) -> dict:
+    """The aging report from rows of `bucket`, `count` and `amount`: the buckets in their
+    order, every one present, with the total."""
     found = {row["bucket"]: row for row in rows}
     buckets = []
     for key, _low, _high in AGING_BUCKETS:

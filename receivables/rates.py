@@ -24,7 +24,13 @@ from receivables.models import ExchangeRate
 # The services' helpers, so that a rate is saved, stamped and refused exactly like a
 # dealer: only when something differs, with one ValidationError before any write.
 from receivables.services import raise_if_errors, save_changes
-from receivables.validation import CENT, RATE_PLACES, currency_problem, rate_problem
+from receivables.validation import (
+    CENT,
+    RATE_PLACES,
+    as_sentence,
+    rate_currency_problem,
+    rate_problem,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -128,11 +134,9 @@ def upsert_rate(
     call writes nothing, not even a history row. The reporting currency is refused: its
     rate is always 1."""
     errors: dict[str, str] = {}
-    problem = currency_problem(currency)
+    problem = rate_currency_problem(currency)
     if problem:
-        errors["currency"] = problem[0].upper() + problem[1:] + "."
-    elif currency == settings.REPORTING_CURRENCY:
-        errors["currency"] = f"{currency} is the reporting currency; its rate is always 1."
+        errors["currency"] = as_sentence(problem)
     problem = rate_problem(rate)
     if problem:
         errors["rate"] = f"The rate {problem}."

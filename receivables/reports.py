@@ -25,6 +25,7 @@ from receivables.models import (
     DealerQuerySet,
     Order,
     OrderQuerySet,
+    aging_from_rows,
     money_sum,
 )
 from receivables.rates import rates_on
@@ -123,27 +124,15 @@ def aging_report(orders: OrderQuerySet, on: dt.date, *, currency: str | None = N
         return {**report, "currency": currency}
     by_currency = orders.aging_by_currency(on)
     rates = rates_on(on, by_currency)
-    buckets = []
-    for index, (key, _low, _high) in enumerate(AGING_BUCKETS):
-        parts = [(code, report["buckets"][index]) for code, report in by_currency.items()]
-        buckets.append(
-            {
-                "key": key,
-                "count": sum(bucket["count"] for _code, bucket in parts),
-                "amount": sum(
-                    (rates.to_reporting(bucket["amount"], code) for code, bucket in parts), ZERO
-                ),
-            }
-        )
-    return {
-        "as_of": on,
-        "currency": rates.reporting,
-        "buckets": buckets,
-        "total": {
-            "count": sum(b["count"] for b in buckets),
-            "amount": sum((b["amount"] for b in buckets), ZERO),
-        },
+    rows: dict[str, dict[str, Any]] = {
+        key: {"bucket": key, "count": 0, "amount": ZERO} for key, _low, _high in AGING_BUCKETS
     }
+    for code, report in by_currency.items():
+        for bucket in report["buckets"]:
+            row = rows[bucket["key"]]
+            row["count"] += bucket["count"]
+            row["amount"] += rates.to_reporting(bucket["amount"], code)
+    return {**aging_from_rows(on, rows.values()), "currency": rates.reporting}
 
 
 def kpi_report(

@@ -25,7 +25,12 @@ from django.db import models, transaction
 
 from receivables.allocation import reallocate_dealers
 from receivables.models import ZERO, Dealer, Order, OrderLine, Payment
-from receivables.validation import country_problem, currency_problem, money_problem
+from receivables.validation import (
+    as_sentence,
+    country_problem,
+    currency_problem,
+    money_problem,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -123,7 +128,7 @@ def upsert_dealer(
         check = country_problem if field == "country" else currency_problem
         problem = check(values[field])
         if problem:
-            errors[field] = problem[0].upper() + problem[1:] + "."
+            errors[field] = as_sentence(problem)
     optional = {
         "address": address,
         "language": language,

@@ -9,6 +9,8 @@ import re
 from decimal import Decimal
 from typing import Final
 
+from django.conf import settings
+
 CENT: Final = Decimal("0.01")
 # The largest amount a DecimalField(max_digits=14, decimal_places=2) holds.
 MAX_MONEY: Final = Decimal("999999999999.99")
@@ -33,6 +35,11 @@ def country_problem(code: str) -> str:
     if code in COUNTRY_CODES:
         return ""
     return f"{code!r} is not an ISO 3166 alpha-2 code such as DE"
+
+
+def as_sentence(problem: str) -> str:
+    """A problem these checks return, as a message of its own ("'XX' is not ...")."""
+    return problem[0].upper() + problem[1:] + "."
 
 
 def currency_problem(code: str) -> str:
@@ -64,6 +71,15 @@ def text_problem(value: str) -> str:
 # ExchangeRate.rate is a DecimalField(max_digits=18, decimal_places=8).
 RATE_PLACES: Final = Decimal("1E-8")
 MAX_RATE: Final = Decimal("9999999999.99999999")
+
+
+def rate_currency_problem(code: str) -> str:
+    """A currency that takes an exchange rate: a currency code, but not the reporting
+    currency, whose rate is always 1."""
+    problem = currency_problem(code)
+    if not problem and code == settings.REPORTING_CURRENCY:
+        problem = f"{code} is the reporting currency; its rate is always 1"
+    return problem
 
 
 def rate_problem(rate: Decimal) -> str:

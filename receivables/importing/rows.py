@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
-
 from receivables.importing.files import Cell, Reporter
 from receivables.models import ZERO, Payment
 from receivables.validation import (
@@ -25,6 +23,7 @@ from receivables.validation import (
     country_problem,
     currency_problem,
     money_problem,
+    rate_currency_problem,
     rate_problem,
 )
 
@@ -389,10 +388,8 @@ def clean_payment(row: Row) -> Record:
 
 
 def clean_rate(row: Row) -> Record:
-    currency = row.code("currency", currency_problem)
+    currency = row.code("currency", rate_currency_problem)
     good_currency = bool(currency) and not currency_problem(currency)
-    if good_currency and currency == settings.REPORTING_CURRENCY:
-        row.fail("currency", f"{currency} is the reporting currency; its rate is always 1")
     on = row.date("on")
     fields: dict[str, Any] = {"currency": currency, "on": on, "rate": row.rate("rate")}
     key = f"{currency} {on.isoformat()}" if good_currency and on is not None else None
