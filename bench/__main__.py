@@ -1,9 +1,10 @@
 """`make bench`: the ledger and the sweep at the scale of a real book, on PostgreSQL.
 
 Scales IBM's late-payment sample (tests/data/ibm-late-payments.csv, kept in the repository;
-tests/data/README.md says where it comes from) to 1,001,196 orders of 20,300 dealers by
-cloning each customer 203 times and each invoice twice (two years apart), shifting dates
-so that the book ends on BENCH_DATE, and leaving some clones' recent invoices unpaid so
+tests/data/README.md says where it comes from) to 986,400 orders of 40,000 dealers by
+cloning each customer 400 times (the sample's two years of invoices once per clone, or
+--copies times, each copy two years before the next), shifting dates so that the book ends
+on BENCH_DATE, and leaving some clones' recent invoices unpaid so
 that every aging bucket has something in it. Then measures:
 
 - the import (`import_ledger` as a subprocess): rows per second and peak memory;
@@ -19,7 +20,8 @@ that every aging bucket has something in it. Then measures:
 Results are appended to docs/BENCHMARKS.md with the machine and the date.
 
 Options:
-  --clones N       clones of each IBM customer (default 203)
+  --clones N       clones of each IBM customer (default 400)
+  --copies N       copies of each clone's two years of invoices (default 1)
   --skip-import    reuse the loaded database (it is still migrated to this tree)
   --no-write       print the report only, do not append it to docs/BENCHMARKS.md
   --sweep-only     measure the sweep only, not the API
@@ -68,7 +70,7 @@ def _mdy(text: str) -> dt.date:
     return dt.date(year, month, day)
 
 
-def generate(clones: int) -> dict[str, Path]:
+def generate(clones: int, copies: int = 1) -> dict[str, Path]:
     """Write the scaled dealers, orders and payments CSV files (streamed)."""
     WORK.mkdir(parents=True, exist_ok=True)
     with IBM.open(newline="", encoding="utf-8") as handle:
@@ -101,8 +103,8 @@ def generate(clones: int) -> dict[str, Path]:
                 )
             # Each clone ends at a different week so that dates spread over the calendar.
             end_shift = (BENCH_DATE - IBM_END).days - (clone % 52) * 7
-            for copy in range(2):
-                shift = dt.timedelta(days=end_shift - 728 * (1 - copy))
+            for copy in range(copies):
+                shift = dt.timedelta(days=end_shift - 728 * (copies - 1 - copy))
                 for r in rows:
                     number = f"{r['invoiceNumber']}-{clone:03d}{copy}"
                     dealer = f"{r['customerID']}-{clone:03d}"
@@ -345,7 +347,8 @@ def machine() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
-    parser.add_argument("--clones", type=int, default=203)
+    parser.add_argument("--clones", type=int, default=400)
+    parser.add_argument("--copies", type=int, default=1)
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     parser.add_argument("--sweep-only", action="store_true", help="skip the API measurements")
@@ -373,7 +376,7 @@ def main() -> None:
     results: dict = {}
     if not args.skip_import:
         print(f"generating {args.clones} clones of the IBM ledger ...", flush=True)
-        paths = generate(args.clones)
+        paths = generate(args.clones, args.copies)
         reset_database(url)
         migrate(env)
         print("importing ...", flush=True)
