@@ -17,7 +17,13 @@ from receivables.models import (
     OrderLine,
     Payment,
 )
-from receivables.validation import as_sentence, rate_currency_problem, rate_problem
+from receivables.services import upsert_payment
+from receivables.validation import (
+    as_sentence,
+    money_problem,
+    rate_currency_problem,
+    rate_problem,
+)
 
 
 class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
@@ -33,8 +39,8 @@ class ReadOnlyLedger:
     Orders and payments decide the allocations (`receivables.allocation`), and with them
     `Order.settled_on`, balances and aging. A write that skipped the allocation rule
     would leave those stale, so orders and payments are written only where the rule is
-    replayed: the API (`PUT /api/v1/orders/{number}`, `PUT /api/v1/payments/{reference}`)
-    and `manage.py import_ledger`."""
+    replayed: the API (`PUT /api/v1/orders/{number}`, `PUT /api/v1/payments/{reference}`),
+    `manage.py import_ledger` and the payment correction of `PaymentAdmin`."""
 
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
         return False
@@ -93,18 +99,55 @@ class OrderAdmin(ReadOnlyLedger, ReadOnlyHistoryAdmin):
     inlines = [OrderLineInline]
 
 
-@admin.register(Payment)
-class PaymentAdmin(ReadOnlyLedger, ReadOnlyHistoryAdmin):
-    """Payments are read-only here: a change made in the admin would skip the allocation
-    rule and leave the allocations, settled_on, balances and aging stale. They are written
-    by `PUT /api/v1/payments/{reference}` and `import_ledger`, which re-allocate."""
+class PaymentForm(forms.ModelForm):
+    class Meta:
+        model = Payment
+        fields = ["received_on", "amount", "method"]
 
+    def clean_amount(self) -> Decimal:
+        amount: Decimal = self.cleaned_data["amount"]
+        problem = money_problem(amount)
+        if problem:
+            raise forms.ValidationError(f"The amount {problem}.")
+        return amount
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyHistoryAdmin):
+    """The back office corrects a payment here (its date, amount or method, as the bank
+    statement shows it): the change is saved by `receivables.services.upsert_payment`,
+    which replays the allocation rule for the dealer, so allocations, `settled_on` and
+    the dealer's kept figures follow. Payments are added by `PUT
+    /api/v1/payments/{reference}` and `import_ledger`, and never deleted: a payment
+    received is evidence."""
+
+    form = PaymentForm
     list_display = ["reference", "dealer", "received_on", "amount", "method", "order"]
     list_filter = ["method", "received_on"]
     search_fields = ["reference", "dealer__code", "dealer__name", "order__number"]
     date_hierarchy = "received_on"
     list_select_related = ["dealer", "order"]
-    raw_id_fields = ["dealer", "order"]
+    readonly_fields = ["reference", "dealer", "order"]
+    fields = ["reference", "dealer", "order", "received_on", "amount", "method"]
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        if not form.has_changed():
+            return
+        upsert_payment(
+            reference=obj.reference,
+            dealer=obj.dealer.code,
+            received_on=form.cleaned_data["received_on"],
+            amount=form.cleaned_data["amount"],
+            method=form.cleaned_data["method"],
+            user=request.user,
+            reason="corrected in the admin",
+        )
 
 
 @admin.register(Allocation)

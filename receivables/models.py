@@ -1,9 +1,10 @@
 """The receivables ledger: dealers, their orders (the feed order is the invoice), payments
 and the allocations that tie payments to orders.
 
-Balances are never stored. An order's open amount on a day is its amount less the
-allocations that had taken effect by the end of that day; every list and report computes
-it in SQL through the QuerySet methods below.
+An order's open amount on a day is its amount less the allocations that had taken effect
+by the end of that day; every list and report computes it in SQL through the QuerySet
+methods below. The one figure kept per dealer (`DealerBalance`) is a cache of
+`DealerQuerySet.with_derived_balance`, used only while it is fresh.
 """
 
 from __future__ import annotations
@@ -109,31 +110,64 @@ class DealerQuerySet(models.QuerySet["Dealer"]):
 
     def with_balance(self, on: dt.date) -> DealerQuerySet:
         """Annotate `balance` (what is open on the dealer's orders; unapplied credit is
-        not netted), `overdue` and `oldest_due_on` as of the end of `on`, in one query."""
-        # Settled orders are skipped by index: a list of every dealer sorted by what is
-        # overdue then reads only what is open (4 s to 0.7 s on a million orders), and a
-        # single dealer costs the same as without.
-        open_orders = Order.objects.filter(dealer=OuterRef("pk")).not_settled_on(on).open_on(on)
-        overdue_orders = open_orders.filter(due_on__lt=on)
+        not netted), `overdue` and `oldest_due_on` as of the end of `on`, in one query.
+
+        Each figure is the dealer's kept one (`DealerBalance`) where that is fresh for
+        `on`, and derived from the open orders otherwise (`derived_balance`): the kept
+        row only makes the answer fast, never different. A list of every dealer of a
+        large book sorted by what is overdue then reads one row per dealer."""
+        fresh = DealerBalance.holds_on(on)
+        derived = derived_balance(on)
         return self.annotate(
-            balance=Coalesce(
-                Subquery(
-                    open_orders.values("dealer").annotate(total=Sum("open_amount")).values("total")
-                ),
-                Value(ZERO),
-                output_field=models.DecimalField(max_digits=14, decimal_places=2),
+            balance=Case(
+                When(fresh, then=F("kept_balance__balance")),
+                default=derived["balance"],
+                output_field=MONEY_FIELD,
             ),
-            overdue=Coalesce(
-                Subquery(
-                    overdue_orders.values("dealer")
-                    .annotate(total=Sum("open_amount"))
-                    .values("total")
-                ),
-                Value(ZERO),
-                output_field=models.DecimalField(max_digits=14, decimal_places=2),
+            overdue=Case(
+                When(fresh, then=F("kept_balance__overdue")),
+                default=derived["overdue"],
+                output_field=MONEY_FIELD,
             ),
-            oldest_due_on=Subquery(overdue_orders.order_by("due_on").values("due_on")[:1]),
+            oldest_due_on=Case(
+                When(fresh, then=F("kept_balance__oldest_due_on")),
+                default=derived["oldest_due_on"],
+                output_field=models.DateField(),
+            ),
         )
+
+    def with_derived_balance(self, on: dt.date) -> DealerQuerySet:
+        """`with_balance` from the open orders alone, never the kept row: what the kept
+        row must always equal (tests), and what `receivables.balances` stores."""
+        return self.annotate(**derived_balance(on))
+
+
+MONEY_FIELD = models.DecimalField(max_digits=14, decimal_places=2)
+
+
+def derived_balance(on: dt.date) -> dict[str, Any]:
+    """The expressions of a dealer's balance, overdue and oldest overdue due date at the
+    end of `on`, from its open orders (correlated on the dealer's pk)."""
+    # Settled orders are skipped by index: a dealer's figures read only what is open.
+    open_orders = Order.objects.filter(dealer=OuterRef("pk")).not_settled_on(on).open_on(on)
+    overdue_orders = open_orders.filter(due_on__lt=on)
+    return {
+        "balance": Coalesce(
+            Subquery(
+                open_orders.values("dealer").annotate(total=Sum("open_amount")).values("total")
+            ),
+            Value(ZERO),
+            output_field=MONEY_FIELD,
+        ),
+        "overdue": Coalesce(
+            Subquery(
+                overdue_orders.values("dealer").annotate(total=Sum("open_amount")).values("total")
+            ),
+            Value(ZERO),
+            output_field=MONEY_FIELD,
+        ),
+        "oldest_due_on": Subquery(overdue_orders.order_by("due_on").values("due_on")[:1]),
+    }
 
 
 class Dealer(models.Model):
@@ -186,6 +220,42 @@ class Dealer(models.Model):
             total=money_sum("amount")
         )["total"]
         return received - applied
+
+
+class DealerBalance(models.Model):
+    """A dealer's balance, overdue amount and oldest overdue due date as of `as_of`, kept
+    so that lists and the worklist over a large book read one row per dealer.
+
+    Written only by `receivables.balances.refresh` (the allocation rule calls it for
+    every dealer it replays, the daily sweep for the rows gone stale); read only through
+    `DealerQuerySet.with_balance`, which takes a row only while it is fresh and derives
+    the figures otherwise. The figures stay right from `as_of` until the day before
+    `changes_on`, the first day they would change with no write to the ledger (an open
+    order falling past due, an order or allocation dated later); NULL when none will.
+    """
+
+    dealer = models.OneToOneField(
+        Dealer, primary_key=True, on_delete=models.CASCADE, related_name="kept_balance"
+    )
+    as_of = models.DateField()
+    balance = models.DecimalField(max_digits=14, decimal_places=2)
+    overdue = models.DecimalField(max_digits=14, decimal_places=2)
+    oldest_due_on = models.DateField(null=True)
+    changes_on = models.DateField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["changes_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.dealer_id} on {self.as_of}: {self.balance} ({self.overdue} overdue)"
+
+    @staticmethod
+    def holds_on(on: dt.date, prefix: str = "kept_balance__") -> Q:
+        """The kept rows whose figures hold at the end of `on`; `prefix` reaches the row
+        from the model queried (from a dealer by default)."""
+        return Q(**{f"{prefix}as_of__lte": on}) & (
+            Q(**{f"{prefix}changes_on__isnull": True}) | Q(**{f"{prefix}changes_on__gt": on})
+        )
 
 
 class Contact(models.Model):

@@ -1,6 +1,7 @@
-"""One way to write the ledger: orders, payments and their lines are read-only in the
-Django admin, because a change there would skip the allocation rule and leave
-allocations, settled_on, balances and aging stale. Dealers stay editable."""
+"""One way to write the ledger: every write replays the allocation rule. Orders and their
+lines are read-only in the Django admin; a payment can be corrected there (date, amount,
+method), and the correction goes through the same service as the API, so allocations,
+settled_on, balances and aging follow. Dealers stay editable."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def test_the_fixture_ledger_is_allocated(dealer: Dealer) -> None:
 # --- Payments -------------------------------------------------------------------------------
 
 
-def test_a_payment_can_be_viewed_but_its_page_has_no_save_button(
+def test_a_payments_page_offers_its_date_amount_and_method_for_correction(
     admin_client: Client, dealer: Dealer
 ) -> None:
     payment = Payment.objects.get(reference="P1")
@@ -93,11 +94,34 @@ def test_a_payment_can_be_viewed_but_its_page_has_no_save_button(
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "P1" in page
-    assert not any(button in page for button in SAVE_BUTTONS)
+    assert 'name="_save"' in page
+    assert 'name="amount"' in page and 'name="received_on"' in page
+    # The reference, the dealer and the named order are shown, not offered.
+    assert 'name="reference"' not in page and 'name="dealer"' not in page
 
 
-def test_changing_a_payments_amount_in_the_admin_is_refused_and_changes_nothing(
+def test_correcting_a_payments_amount_in_the_admin_replays_the_allocation_rule(
+    admin_client: Client, dealer: Dealer
+) -> None:
+    payment = Payment.objects.get(reference="P1")
+
+    response = admin_client.post(
+        reverse("admin:receivables_payment_change", args=[payment.pk]),
+        {"received_on": "2026-02-10", "amount": "100.00", "method": "cash", "_save": "Save"},
+    )
+
+    assert response.status_code == 302
+    state = ledger_state()
+    assert state["payments"] == [("P1", Decimal("100.00"), D(2026, 2, 10))]
+    assert state["allocations"] == [("P1", "0001", Decimal("100.00"), D(2026, 2, 10))]
+    assert Order.objects.get(number="0001").settled_on is None
+    assert state["balances"] == [("D1", Decimal("1400.00"), Decimal("1400.00"))]
+    changed = Payment.objects.get(reference="P1")
+    assert changed.method == "cash"
+    assert changed.history.first().history_change_reason == "corrected in the admin"
+
+
+def test_a_bad_amount_in_the_admin_is_explained_and_changes_nothing(
     admin_client: Client, dealer: Dealer
 ) -> None:
     payment = Payment.objects.get(reference="P1")
@@ -105,17 +129,11 @@ def test_changing_a_payments_amount_in_the_admin_is_refused_and_changes_nothing(
 
     response = admin_client.post(
         reverse("admin:receivables_payment_change", args=[payment.pk]),
-        {
-            "reference": "P1",
-            "dealer": dealer.pk,
-            "received_on": "2026-02-10",
-            "amount": "100.00",
-            "method": "transfer",
-            "_save": "Save",
-        },
+        {"received_on": "2026-02-10", "amount": "-5.00", "method": "transfer", "_save": "Save"},
     )
 
-    assert response.status_code == 403
+    assert response.status_code == 200
+    assert "The amount must be more than 0." in response.content.decode()
     assert ledger_state() == before
 
 

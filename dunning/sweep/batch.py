@@ -17,6 +17,7 @@ from dunning.figures import DealerFacts, facts_for
 from dunning.models import CollectionAccount, CollectionPolicy
 from dunning.sweep import steps
 from dunning.sweep.writer import Decisions, write_decisions
+from receivables.balances import refresh_stale
 from receivables.models import ZERO, Dealer
 
 
@@ -38,6 +39,9 @@ def sweep_dealers(
         counts["accounts_opened"] = opened
     if not accounts:
         return BatchOutcome(dealers=0, counts=counts, interest_total=ZERO)
+    # The kept figures of the batch's dealers whose day has passed, first: the facts
+    # below read them (receivables.balances).
+    refresh_stale(today, Dealer.objects.filter(pk__gte=first, pk__lte=last))
     facts = load_facts(accounts, first=first, last=last, today=today, policy=policy)
 
     moves = steps.move_stages(accounts, facts, today=today, policy=policy)
