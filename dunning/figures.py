@@ -1,6 +1,8 @@
-"""Figures derived per dealer: the facts one SQL query gives, and from them the risk
-class, the worklist priority and the credit hold. Nothing here is stored; every figure
-is computed from the ledger and the workflow tables when asked.
+"""Figures derived per dealer: the facts one SQL query gives (`with_facts`), the risk
+class and the worklist priority computed in that same query (so that the worklist is
+sorted and paginated in the database), and from the facts the credit hold. Nothing here
+is stored: the ledger's figures come from `DealerQuerySet.with_balance` (kept per dealer
+where fresh, see receivables/balances.py), the rest from the workflow tables.
 
 Risk class ("Classify the debt", docs/PRACTICE.md §4), by the age of the oldest overdue
 order, with the policy's thresholds (defaults in days):
@@ -28,11 +30,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest, Least, Log, Round
 
 from dunning.models import (
     CREDIT_HOLD_STAGES,
@@ -42,8 +56,9 @@ from dunning.models import (
     RiskClass,
     Stage,
 )
-from receivables.models import ZERO, Dealer, DealerQuerySet
-from receivables.rates import MissingRate, Rates
+from receivables.models import Dealer, DealerQuerySet
+from receivables.rates import rate_expression
+from receivables.reports import DaysBetween, two_places
 
 DANGER_EVENTS = [DealerEvent.Kind.CLOSURE, DealerEvent.Kind.BANKRUPTCY]
 RISK_POINTS = {
@@ -74,13 +89,18 @@ class DealerFacts:
     promise_due_today: bool
     danger_event: bool
     override_until: dt.date | None
+    # Computed in SQL with the facts (`with_facts`); None where the facts were built by hand.
+    risk: RiskClass | None = None
+    priority: Priority | None = None
     extra: dict = field(default_factory=dict)
 
 
 def with_facts(
     dealers: DealerQuerySet, *, today: dt.date, policy: CollectionPolicy
 ) -> DealerQuerySet:
-    """Annotate everything `DealerFacts` needs, for any number of dealers, in one query."""
+    """Annotate everything `DealerFacts` needs, for any number of dealers, in one query:
+    the ledger's figures, the workflow's signals, and from them the risk class and the
+    priority score with its parts (so that a list can be sorted by priority in SQL)."""
     window_start = today - dt.timedelta(days=policy.broken_promise_window_days)
     broken = (
         Promise.objects.broken()
@@ -89,7 +109,7 @@ def with_facts(
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return dealers.with_balance(today).annotate(
+    facts = dealers.with_balance(today).annotate(
         current_stage=Coalesce(F("account__stage"), Value(Stage.CURRENT.value)),
         override_until=F("account__credit_hold_override_until"),
         broken_recent=Coalesce(Subquery(broken), Value(0), output_field=models.IntegerField()),
@@ -99,7 +119,117 @@ def with_facts(
         danger_event=Exists(
             DealerEvent.objects.filter(dealer=OuterRef("pk"), kind__in=DANGER_EVENTS)
         ),
+        overdue_days=Coalesce(
+            DaysBetween(Value(today, output_field=models.DateField()), F("oldest_due_on")),
+            Value(0),
+        ),
     )
+    facts = facts.annotate(risk_rank=_risk_rank(policy))
+    return facts.annotate(**_priority_parts(today)).annotate(
+        priority_score=Round(sum((F(name) for name in PRIORITY_PARTS), Value(0.0)), 1)
+    )
+
+
+def _risk_rank(policy: CollectionPolicy) -> Case:
+    """The risk class as its index in `RiskClass` (docs/PRACTICE.md §4): by the age of
+    the oldest overdue order, raised by the signals, dead once written off."""
+    by_age = Case(
+        When(overdue_days__gt=policy.dead_after_days, then=Value(_rank(RiskClass.DEAD))),
+        When(overdue_days__gt=policy.bad_after_days, then=Value(_rank(RiskClass.BAD))),
+        When(overdue_days__gt=policy.quasi_bad_after_days, then=Value(_rank(RiskClass.QUASI_BAD))),
+        default=Value(_rank(RiskClass.IN_COLLECTION)),
+    )
+    # Hard collection or enough broken promises: at least quasi-bad; litigation, an
+    # agency, a closure or a bankruptcy: at least bad.
+    raised_to = Case(
+        When(
+            Q(current_stage__in=[Stage.LITIGATION, Stage.AGENCY]) | Q(danger_event=True),
+            then=Value(_rank(RiskClass.BAD)),
+        ),
+        When(
+            Q(current_stage=Stage.HARD) | Q(broken_recent__gte=policy.broken_promises_for_hard),
+            then=Value(_rank(RiskClass.QUASI_BAD)),
+        ),
+        default=Value(_rank(RiskClass.UNCOLLECTED)),
+    )
+    return Case(
+        When(current_stage=Stage.WRITTEN_OFF, then=Value(_rank(RiskClass.DEAD))),
+        When(Q(overdue_days__lte=0) | Q(oldest_due_on__isnull=True), then=Value(0)),
+        default=Greatest(by_age, raised_to),
+        output_field=models.IntegerField(),
+    )
+
+
+def _rank(risk: RiskClass) -> int:
+    return _RISK_ORDER.index(risk)
+
+
+def _points(expression: Any, cap: float) -> Least:
+    """`expression` as points between 0 and `cap`."""
+    return Least(Greatest(expression, Value(0.0)), Value(cap))
+
+
+def _as_float(name: str) -> Cast:
+    return Cast(F(name), models.FloatField())
+
+
+def _priority_parts(today: dt.date) -> dict[str, Any]:
+    """The parts of the priority score (docs/PRACTICE.md §6) as SQL, one annotation each:
+    see the module's docstring for the scale. The amount overdue is compared in the
+    reporting currency; without a rate for the dealer's currency it scores nothing."""
+    in_reporting = F("overdue") * rate_expression(F("currency"), today)
+    risk_points = Case(
+        *(
+            When(risk_rank=_rank(risk), then=Value(float(points)))
+            for risk, points in RISK_POINTS.items()
+        ),
+        default=Value(0.0),
+        output_field=models.FloatField(),
+    )
+    return {
+        "overdue_in_reporting": ExpressionWrapper(
+            in_reporting, output_field=models.DecimalField(max_digits=24, decimal_places=8)
+        ),
+        "amount_points": Coalesce(
+            _points(
+                Value(30.0)
+                * Log(Value(10.0), Value(1.0) + Cast(in_reporting, models.FloatField()))
+                / Value(6.0),
+                30.0,
+            ),
+            Value(0.0),
+        ),
+        "age_points": _points(Value(25.0) * _as_float("overdue_days") / Value(180.0), 25.0),
+        "promise_points": Case(
+            When(promise_due_today=True, then=Value(15.0)),
+            default=Value(0.0),
+            output_field=models.FloatField(),
+        ),
+        "broken_points": _points(Value(5.0) * _as_float("broken_recent"), 10.0),
+        "risk_points": risk_points,
+        "use_points": Case(
+            When(
+                credit_limit__gt=0,
+                then=_points(
+                    Value(10.0) * _as_float("balance") / _as_float("credit_limit") / Value(1.5),
+                    10.0,
+                ),
+            ),
+            default=Value(0.0),
+            output_field=models.FloatField(),
+        ),
+    }
+
+
+# The annotations of `_priority_parts` that add up to the score, with their names as shown.
+PRIORITY_PARTS = {
+    "amount_points": "amount overdue",
+    "age_points": "age",
+    "promise_points": "promise due today",
+    "broken_points": "broken promises",
+    "risk_points": "risk",
+    "use_points": "credit limit use",
+}
 
 
 def facts_from_row(dealer, today: dt.date) -> DealerFacts:  # type: ignore[no-untyped-def]
@@ -122,7 +252,24 @@ def facts_from_row(dealer, today: dt.date) -> DealerFacts:  # type: ignore[no-un
         promise_due_today=dealer.promise_due_today,
         danger_event=dealer.danger_event,
         override_until=dealer.override_until,
+        risk=_RISK_ORDER[dealer.risk_rank],
+        priority=priority_from_row(dealer),
     )
+
+
+def priority_from_row(dealer) -> Priority:  # type: ignore[no-untyped-def]
+    """The priority of a dealer annotated by `with_facts`, its parts to one decimal."""
+    in_reporting = dealer.overdue_in_reporting
+    return Priority(
+        score=_tenths(dealer.priority_score),
+        parts={label: _tenths(getattr(dealer, name)) for name, label in PRIORITY_PARTS.items()},
+        overdue_in_reporting=None if in_reporting is None else two_places(Decimal(in_reporting)),
+        missing_rate="" if in_reporting is not None else dealer.currency,
+    )
+
+
+def _tenths(value: float | Decimal) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
 def facts_for(
@@ -130,31 +277,6 @@ def facts_for(
 ) -> dict[int, DealerFacts]:
     policy = policy or CollectionPolicy.current()
     return {d.pk: facts_from_row(d, today) for d in with_facts(dealers, today=today, policy=policy)}
-
-
-def _at_least(current: RiskClass, floor: RiskClass) -> RiskClass:
-    return max(current, floor, key=_RISK_ORDER.index)
-
-
-def risk_class(facts: DealerFacts, policy: CollectionPolicy) -> RiskClass:
-    if facts.stage == Stage.WRITTEN_OFF:
-        return RiskClass.DEAD
-    days = facts.overdue_days
-    if days <= 0:
-        return RiskClass.UNCOLLECTED
-    if days > policy.dead_after_days:
-        risk = RiskClass.DEAD
-    elif days > policy.bad_after_days:
-        risk = RiskClass.BAD
-    elif days > policy.quasi_bad_after_days:
-        risk = RiskClass.QUASI_BAD
-    else:
-        risk = RiskClass.IN_COLLECTION
-    if facts.stage == Stage.HARD or facts.broken_recent >= policy.broken_promises_for_hard:
-        risk = _at_least(risk, RiskClass.QUASI_BAD)
-    if facts.stage in (Stage.LITIGATION, Stage.AGENCY) or facts.danger_event:
-        risk = _at_least(risk, RiskClass.BAD)
-    return risk
 
 
 @dataclass(frozen=True)
@@ -168,44 +290,6 @@ class Priority:
 
     def explain(self) -> str:
         return ", ".join(f"{name} {points:.1f}" for name, points in self.parts.items() if points)
-
-
-def priority(facts: DealerFacts, policy: CollectionPolicy, rates: Rates) -> Priority:
-    """The worklist score. Amounts of dealers billed in different currencies are
-    compared in the reporting currency (`rates`); a dealer whose currency has no rate
-    gets no points for its amount and says which rate is missing, rather than have its
-    koruna or zloty counted as euros."""
-    try:
-        overdue: Decimal | None = rates.to_reporting(max(facts.overdue, ZERO), facts.currency)
-    except MissingRate:
-        overdue = None
-    if overdue is None:
-        amount = Decimal(0)
-    else:
-        amount = min(Decimal(30), Decimal(30) * (Decimal(1) + overdue).log10() / 6)
-    age = min(Decimal(25), Decimal(25) * Decimal(max(facts.overdue_days, 0)) / 180)
-    promise = Decimal(15) if facts.promise_due_today else Decimal(0)
-    broken = min(Decimal(10), Decimal(5) * facts.broken_recent)
-    risk = RISK_POINTS[risk_class(facts, policy)]
-    if facts.credit_limit > 0:
-        use = min(Decimal(10), Decimal(10) * (facts.balance / facts.credit_limit) / Decimal("1.5"))
-    else:
-        use = Decimal(0)
-    parts = {
-        "amount overdue": amount,
-        "age": age,
-        "promise due today": promise,
-        "broken promises": broken,
-        "risk": risk,
-        "credit limit use": max(use, Decimal(0)),
-    }
-    score = sum(parts.values(), Decimal(0)).quantize(Decimal("0.1"))
-    return Priority(
-        score,
-        {k: v.quantize(Decimal("0.1")) for k, v in parts.items()},
-        overdue_in_reporting=overdue,
-        missing_rate="" if overdue is not None else facts.currency,
-    )
 
 
 @dataclass(frozen=True)
@@ -253,7 +337,7 @@ def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
     facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today, policy=policy)[dealer.pk]
     return CollectionSummary(
         stage=facts.stage,
-        risk_class=risk_class(facts, policy).value,
+        risk_class=RiskClass(facts.risk).value,
         credit=credit_status(facts, today),
     )
 
@@ -265,7 +349,6 @@ __all__ = [
     "collection_summary",
     "credit_status",
     "facts_for",
-    "priority",
-    "risk_class",
+    "priority_from_row",
     "with_facts",
 ]

@@ -19,8 +19,6 @@ from dunning.figures import (
     Priority,
     credit_status,
     facts_for,
-    priority,
-    risk_class,
 )
 from dunning.models import (
     CollectionAccount,
@@ -39,7 +37,6 @@ from dunning.models import (
 from dunning.services import TimelineEntry
 from dunning.services.contacts import call_permission_for
 from receivables.models import Dealer
-from receivables.rates import rates_on
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -95,14 +92,15 @@ def collection_panel(
     policy = policy or CollectionPolicy.current()
     account = CollectionAccount.objects.filter(dealer=dealer).first()
     facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today, policy=policy)[dealer.pk]
+    assert facts.risk is not None and facts.priority is not None  # computed by with_facts
     return CollectionPanel(
         dealer=dealer,
         today=today,
         account=account,
         facts=facts,
         stage_label=Stage(facts.stage).label,
-        risk=RiskClass(risk_class(facts, policy)),
-        priority=priority(facts, policy, rates_on(today, [facts.currency])),
+        risk=RiskClass(facts.risk),
+        priority=facts.priority,
         credit=credit_status(facts, today),
         call=call_permission_for(dealer, policy=policy, at=now),
         reliability=services.promise_reliability(dealer, today=today),

@@ -3,9 +3,10 @@
 where it is, whether it may be called now (and if not, from when and by which rule), the suggested
 window, the promises falling due today and the open follow-up tasks.
 
-The cost is a fixed number of queries whatever the number of dealers: one for the facts
-of every candidate (`figures.with_facts`), then one each for the recent calls, today's
-promises and the open tasks of the dealers on the page shown.
+The cost is a fixed number of queries whatever the number of dealers: the count and the
+page of the candidates sorted by priority in SQL (`figures.with_facts`), their currencies
+(for a missing exchange rate), then one each for the recent calls, today's promises and
+the open tasks of the dealers on the page shown.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Q
+from django.db.models import F, Q
 
 from dunning.calendar import (
     CallPermission,
     dealer_zone,
     suggested_window,
 )
-from dunning.figures import DealerFacts, Priority, facts_from_row, priority, risk_class, with_facts
+from dunning.figures import DealerFacts, Priority, facts_from_row, with_facts
 from dunning.models import CollectionPolicy, Promise, RiskClass, Stage, Task
 from dunning.services.contacts import call_permission_for, calls_up_to
-from receivables.models import ZERO, Dealer, DealerQuerySet
+from receivables.models import Dealer, DealerQuerySet
 from receivables.rates import rates_on
 
 if TYPE_CHECKING:
@@ -102,48 +103,42 @@ def build_worklist(
     per_page: int = ROWS_PER_PAGE,
     policy: CollectionPolicy | None = None,
 ) -> Worklist:
-    """The prioritised worklist of `user` on `today`, one page of it enriched."""
+    """The prioritised worklist of `user` on `today`, one page of it enriched. The order
+    by priority, the count and the page are computed in the database (`with_facts`)."""
     policy = policy or CollectionPolicy.current()
-    # The cut by index first: the facts are then computed for the dealers past due only.
-    dealers = overdue_dealers(user, collector_id=collector_id).past_due_on(today)
     candidates = (
-        with_facts(dealers, today=today, policy=policy)
+        with_facts(overdue_dealers(user, collector_id=collector_id), today=today, policy=policy)
         .filter(Q(overdue__gt=0))
         .select_related("collector")
-    )
-    rows = []
-    facts_list = [(dealer, facts_from_row(dealer, today)) for dealer in candidates]
-    rates = rates_on(today, {facts.currency for _dealer, facts in facts_list})
-    for dealer, facts in facts_list:
-        rows.append(
-            WorklistRow(
-                dealer=dealer,
-                facts=facts,
-                risk=risk_class(facts, policy),
-                priority=priority(facts, policy, rates),
-            )
-        )
-    # Highest score first; ties go to the larger amount (in the reporting currency), then
-    # the code, so the order is stable from one page to the next.
-    rows.sort(
-        key=lambda row: (
-            -row.priority.score,
-            -(row.priority.overdue_in_reporting or ZERO),
-            row.dealer.code,
+        # Highest score first; ties go to the larger amount (in the reporting currency),
+        # then the code, so the order is stable from one page to the next.
+        .order_by(
+            F("priority_score").desc(),
+            F("overdue_in_reporting").desc(nulls_last=True),
+            "code",
         )
     )
-    page = Paginator(rows, per_page).get_page(page_number)
-    page_rows: list[WorklistRow] = list(page.object_list)
+    page = Paginator(candidates, per_page).get_page(page_number)
+    page_rows = [_row(dealer, today) for dealer in page.object_list]
     _add_call_permissions(page_rows, policy=policy, now=now)
     _add_promises_and_tasks(page_rows, today=today)
+    # Currencies of the overdue dealers that have no rate: their amounts are not scored.
+    currencies = candidates.order_by().values_list("currency", flat=True).distinct()
+    rates = rates_on(today, currencies)
     return Worklist(
         page=page,
         rows=page_rows,
         window=suggested_window(policy),
-        total=len(rows),
-        missing_rates=sorted({row.priority.missing_rate for row in rows} - {""}),
+        total=page.paginator.count,
+        missing_rates=rates.missing(currencies),
         reporting_currency=rates.reporting,
     )
+
+
+def _row(dealer: Dealer, today: dt.date) -> WorklistRow:
+    facts = facts_from_row(dealer, today)
+    assert facts.risk is not None and facts.priority is not None  # computed by with_facts
+    return WorklistRow(dealer=dealer, facts=facts, risk=facts.risk, priority=facts.priority)
 
 
 def _add_call_permissions(
