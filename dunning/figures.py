@@ -335,9 +335,10 @@ def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
     for the dealer's facts (the dealer endpoint and the order desk ask)."""
     policy = CollectionPolicy.current()
     facts = facts_for(Dealer.objects.filter(pk=dealer.pk), today=today, policy=policy)[dealer.pk]
+    assert facts.risk is not None  # computed by with_facts
     return CollectionSummary(
         stage=facts.stage,
-        risk_class=RiskClass(facts.risk).value,
+        risk_class=facts.risk.value,
         credit=credit_status(facts, today),
     )
 

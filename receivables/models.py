@@ -142,7 +142,7 @@ class DealerQuerySet(models.QuerySet["Dealer"]):
         return self.annotate(**derived_balance(on))
 
 
-MONEY_FIELD = models.DecimalField(max_digits=14, decimal_places=2)
+MONEY_FIELD: models.DecimalField = models.DecimalField(max_digits=14, decimal_places=2)
 
 
 def derived_balance(on: dt.date) -> dict[str, Any]:
