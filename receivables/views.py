@@ -21,7 +21,7 @@ from django.utils.cache import patch_vary_headers
 from receivables.access import get_dealer_for_user
 from receivables.dates import business_today
 from receivables.forms import BUCKET_LABELS, AgingForm, DealerFilterForm
-from receivables.models import ZERO, Allocation, Dealer, DealerQuerySet, Order, OrderQuerySet
+from receivables.models import MONEY_FIELD, ZERO, Allocation, Dealer, DealerQuerySet
 from receivables.rates import rate_expression
 
 DEALERS_PER_PAGE = 25
@@ -42,17 +42,17 @@ def _is_fragment_request(request: HttpRequest) -> bool:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     today = business_today()
-    dealers = _visible_dealers(request)
-    # The whole book's open orders: settled ones are skipped by index.
-    open_orders = Order.objects.filter(dealer__in=dealers).not_settled_on(today).open_on(today)
-    # Dealers are billed in their own currency: amounts are only added up per currency.
+    # Every visible dealer's figures (kept per dealer where fresh), added up per currency:
+    # dealers are billed in their own currency, and euros and zlotys do not add up.
+    figures = _visible_dealers(request).with_balance(today)
     totals = list(
-        open_orders.values(currency=F("dealer__currency"))
+        figures.values("currency")
         .annotate(
-            balance=Sum("open_amount", default=ZERO),
-            overdue=Sum("open_amount", filter=Q(due_on__lt=today), default=ZERO),
-            overdue_dealers=Count("dealer", filter=Q(due_on__lt=today), distinct=True),
+            total_balance=Sum("balance", default=ZERO, output_field=MONEY_FIELD),
+            total_overdue=Sum("overdue", default=ZERO, output_field=MONEY_FIELD),
+            overdue_dealers=Count("pk", filter=Q(overdue__gt=0)),
         )
+        .filter(Q(total_balance__gt=0) | Q(total_overdue__gt=0))
         .order_by("currency")
     )
     return render(
@@ -60,29 +60,31 @@ def home(request: HttpRequest) -> HttpResponse:
         "receivables/home.html",
         {
             "today": today,
-            "totals": totals,
+            "totals": [
+                {
+                    "currency": row["currency"],
+                    "balance": row["total_balance"],
+                    "overdue": row["total_overdue"],
+                    "overdue_dealers": row["overdue_dealers"],
+                }
+                for row in totals
+            ],
             "overdue_dealers": sum(row["overdue_dealers"] for row in totals),
-            "most_overdue": _most_overdue(open_orders, today),
+            "most_overdue": _most_overdue(figures, today),
             "reporting_currency": settings.REPORTING_CURRENCY,
         },
     )
 
 
-def _most_overdue(open_orders: OrderQuerySet, today: dt.date) -> list[Dealer]:
-    """The dealers owing most past due, compared in the reporting currency: one grouped
-    query over the open orders, then the figures of the ten found. A dealer whose
-    currency has no rate comes last rather than be compared unconverted."""
-    ranked = list(
-        open_orders.filter(due_on__lt=today)
-        .values("dealer_id", "dealer__currency", "dealer__code")
-        .annotate(in_reporting=Sum("open_amount") * rate_expression(F("dealer__currency"), today))
-        .order_by(F("in_reporting").desc(nulls_last=True), "dealer__code")
-        .values_list("dealer_id", flat=True)[:TOP_OVERDUE_ON_HOME]
+def _most_overdue(figures: DealerQuerySet, today: dt.date) -> list[Dealer]:
+    """The dealers owing most past due, compared in the reporting currency, in one query.
+    A dealer whose currency has no rate comes last rather than be compared unconverted."""
+    ranked = (
+        figures.filter(Q(overdue__gt=0))
+        .annotate(in_reporting=F("overdue") * rate_expression(F("currency"), today))
+        .order_by(F("in_reporting").desc(nulls_last=True), "code")[:TOP_OVERDUE_ON_HOME]
     )
-    found = {
-        dealer.pk: dealer for dealer in Dealer.objects.filter(pk__in=ranked).with_balance(today)
-    }
-    return _with_days_past_due([found[pk] for pk in ranked], today)
+    return _with_days_past_due(list(ranked), today)
 
 
 def _page_range(page: Page) -> list[int | str]:
