@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
@@ -98,15 +98,6 @@ class DealerQuerySet(models.QuerySet["Dealer"]):
         if role == Role.AGENCY:
             return self.filter(agency__users=user.pk)
         return self
-
-    def past_due_on(self, on: dt.date) -> DealerQuerySet:
-        """The dealers with an order due before `on` and not settled by its end, found by
-        index: every dealer with something overdue, and only a few more (a cent short
-        of settled counts as open here), so a cheap first cut before their figures."""
-        unsettled_past_due = Order.objects.filter(
-            dealer=OuterRef("pk"), due_on__lt=on
-        ).not_settled_on(on)
-        return self.filter(Exists(unsettled_past_due))
 
     def with_balance(self, on: dt.date) -> DealerQuerySet:
         """Annotate `balance` (what is open on the dealer's orders; unapplied credit is
