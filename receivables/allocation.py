@@ -31,7 +31,6 @@ from django.db.models import Case, Max, OuterRef, Subquery, Sum, Value, When
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from receivables.balances import refresh as refresh_balances
-from receivables.dates import business_today
 from receivables.models import HALF_CENT, ZERO, Allocation, Order, Payment
 
 
@@ -182,7 +181,7 @@ def _reallocate_batch(dealer_ids: list[int]) -> int:
         )
     _write_settled_on(orders, wanted, stored_settled_on)
     # The dealers' kept figures follow, in the same transaction (receivables.balances).
-    refresh_balances(dealer_ids, on=business_today())
+    refresh_balances(dealer_ids)
     return len(to_create) + len(to_update) + len(to_delete)
 
 

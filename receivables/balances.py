@@ -1,16 +1,21 @@
 """The one writer of `DealerBalance`, each dealer's kept balance, overdue amount and oldest
-overdue due date (docs/ARCHITECTURE.md, "Kept figures").
+overdue due date as of business today (docs/ARCHITECTURE.md, "Kept figures").
 
-A kept row is a cache of `DealerQuerySet.with_derived_balance`: readers go through
-`DealerQuerySet.with_balance`, which takes the row while it is fresh for the day asked
-and derives the figures from the open orders otherwise, so a row that is missing or
-stale costs time, never a wrong figure. Two callers keep the rows fresh:
+A kept row is a cache of `DealerQuerySet.with_derived_balance`, always written as of
+business today, with the first later day on which it stops holding (`changes_on`).
+It is written:
 
-- the allocation rule (`receivables.allocation.reallocate_dealers`), for every dealer
+- by the allocation rule (`receivables.allocation.reallocate_dealers`), for every dealer
   whose orders or payments it replays, in the same transaction: every write to the
-  ledger (services, API, import, demo data, the sweep's interest charges) goes through it;
-- the daily sweep (`refresh_stale`), for the rows whose day has passed: an order fell
-  past due, or an order or payment dated later has taken effect.
+  ledger (services, API, import, admin correction, demo data, the sweep's interest)
+  goes through it;
+- by `refresh_stale`, for the rows missing or no longer holding today: the daily sweep
+  calls it for its dealers, and `DealerQuerySet.with_balance` for the dealers it reads,
+  before reading them (a read-through cache: the first reader of a new day pays for the
+  rows whose orders fell past due overnight, if the sweep has not run yet).
+
+The dealers are locked before their figures are read, so a refresh and a ledger write
+for the same dealer never interleave (see `_refresh_chunk`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
+from receivables.dates import business_today
 from receivables.models import Dealer, DealerBalance, DealerQuerySet, Order, Payment
 
 # Dealers per refresh transaction: well under SQLite's limit of query parameters.
@@ -28,29 +34,39 @@ CHUNK = 900
 FIELDS = ["as_of", "balance", "overdue", "oldest_due_on", "changes_on"]
 
 
-def refresh(dealer_ids: Iterable[int], *, on: dt.date) -> int:
-    """Store the figures of these dealers as of the end of `on`. Returns the rows written."""
-    ids = sorted(set(dealer_ids))
+def refresh(dealer_ids: Iterable[int]) -> int:
+    """Store the figures of these dealers as of business today. Returns the rows written."""
+    return _refresh(sorted(set(dealer_ids)), only_stale=False)
+
+
+def refresh_stale(dealers: DealerQuerySet | None = None) -> int:
+    """Refresh the dealers (of `dealers`, every one by default) whose kept row is missing
+    or no longer holds today. Returns the rows written."""
+    dealers = Dealer.objects.all() if dealers is None else dealers
+    stale = dealers.exclude(DealerBalance.holds_on(business_today()))
+    return _refresh(list(stale.order_by("pk").values_list("pk", flat=True)), only_stale=True)
+
+
+def _refresh(ids: list[int], *, only_stale: bool) -> int:
+    on = business_today()
     written = 0
     for start in range(0, len(ids), CHUNK):
-        written += _refresh_chunk(ids[start : start + CHUNK], on)
+        written += _refresh_chunk(ids[start : start + CHUNK], on, only_stale=only_stale)
     return written
 
 
-def refresh_stale(on: dt.date, dealers: DealerQuerySet | None = None) -> int:
-    """Refresh every dealer (of `dealers`, all by default) whose kept row is missing or
-    no longer holds on `on`."""
-    dealers = Dealer.objects.all() if dealers is None else dealers
-    stale = dealers.exclude(DealerBalance.holds_on(on)).values_list("pk", flat=True)
-    return refresh(list(stale), on=on)
-
-
 @transaction.atomic
-def _refresh_chunk(ids: list[int], on: dt.date) -> int:
+def _refresh_chunk(ids: list[int], on: dt.date, *, only_stale: bool) -> int:
     # The dealers are locked first (in a fixed order, against deadlocks): a ledger write
     # in flight for one of them commits before its figures are read, and one that starts
-    # later waits, then stores figures that include its own change.
-    list(Dealer.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    # later waits, then stores figures that include its own change. Two readers
+    # refreshing the same rows: the second finds them holding once it has the locks.
+    locked = Dealer.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    if only_stale:
+        locked = locked.exclude(DealerBalance.holds_on(on))
+    ids = list(locked.values_list("pk", flat=True))
+    if not ids:
+        return 0
     open_orders = Order.objects.filter(dealer=OuterRef("pk")).not_settled_on(on).open_on(on)
     # The first day each figure could change with no write: the next open order to fall
     # past due (the day after its due date), the next order or payment dated later.

@@ -4,7 +4,7 @@ and the allocations that tie payments to orders.
 An order's open amount on a day is its amount less the allocations that had taken effect
 by the end of that day; every list and report computes it in SQL through the QuerySet
 methods below. The one figure kept per dealer (`DealerBalance`) is a cache of
-`DealerQuerySet.with_derived_balance`, used only while it is fresh.
+`DealerQuerySet.with_derived_balance` for business today (receivables/balances.py).
 """
 
 from __future__ import annotations
@@ -103,28 +103,23 @@ class DealerQuerySet(models.QuerySet["Dealer"]):
         """Annotate `balance` (what is open on the dealer's orders; unapplied credit is
         not netted), `overdue` and `oldest_due_on` as of the end of `on`, in one query.
 
-        Each figure is the dealer's kept one (`DealerBalance`) where that is fresh for
-        `on`, and derived from the open orders otherwise (`derived_balance`): the kept
-        row only makes the answer fast, never different. A list of every dealer of a
-        large book sorted by what is overdue then reads one row per dealer."""
-        fresh = DealerBalance.holds_on(on)
-        derived = derived_balance(on)
+        For business today the figures are the dealers' kept ones (`DealerBalance`):
+        the rows of these dealers that no longer hold (a day has passed since they were
+        written and an order has fallen past due) are refreshed first, by the one writer
+        (`receivables.balances`), so that a list of every dealer of a large book sorted
+        by what is overdue reads one row per dealer. Apply the filters that narrow the
+        dealers before this. Any other day is derived from the open orders."""
+        # Imported here: the writer imports these models.
+        from receivables.balances import refresh_stale
+        from receivables.dates import business_today
+
+        if on != business_today():
+            return self.with_derived_balance(on)
+        refresh_stale(self)
         return self.annotate(
-            balance=Case(
-                When(fresh, then=F("kept_balance__balance")),
-                default=derived["balance"],
-                output_field=MONEY_FIELD,
-            ),
-            overdue=Case(
-                When(fresh, then=F("kept_balance__overdue")),
-                default=derived["overdue"],
-                output_field=MONEY_FIELD,
-            ),
-            oldest_due_on=Case(
-                When(fresh, then=F("kept_balance__oldest_due_on")),
-                default=derived["oldest_due_on"],
-                output_field=models.DateField(),
-            ),
+            balance=Coalesce(F("kept_balance__balance"), Value(ZERO), output_field=MONEY_FIELD),
+            overdue=Coalesce(F("kept_balance__overdue"), Value(ZERO), output_field=MONEY_FIELD),
+            oldest_due_on=F("kept_balance__oldest_due_on"),
         )
 
     def with_derived_balance(self, on: dt.date) -> DealerQuerySet:
@@ -217,12 +212,12 @@ class DealerBalance(models.Model):
     """A dealer's balance, overdue amount and oldest overdue due date as of `as_of`, kept
     so that lists and the worklist over a large book read one row per dealer.
 
-    Written only by `receivables.balances.refresh` (the allocation rule calls it for
-    every dealer it replays, the daily sweep for the rows gone stale); read only through
-    `DealerQuerySet.with_balance`, which takes a row only while it is fresh and derives
-    the figures otherwise. The figures stay right from `as_of` until the day before
-    `changes_on`, the first day they would change with no write to the ledger (an open
-    order falling past due, an order or allocation dated later); NULL when none will.
+    Written only by `receivables.balances` as of business today (the allocation rule
+    for every dealer it replays; the sweep and `DealerQuerySet.with_balance` for the rows
+    that no longer hold); read only through `with_balance`. The figures stay right from
+    `as_of` until the day before `changes_on`, the first day they would change with no
+    write to the ledger (an open order falling past due, an order or a payment dated
+    later); NULL when none will.
     """
 
     dealer = models.OneToOneField(

@@ -135,7 +135,8 @@ def dealer_detail(request: HttpRequest, code: str) -> HttpResponse:
     dealer = get_dealer_for_user(
         request.user,
         code,
-        dealers=Dealer.objects.with_balance(today).select_related("collector", "agency"),
+        # One dealer: derived from its open orders (the kept figures serve lists).
+        dealers=Dealer.objects.with_derived_balance(today).select_related("collector", "agency"),
     )
     open_items = list(dealer.orders.open_on(today).order_by("due_on", "number"))
     for order in open_items:

@@ -9,7 +9,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from receivables.models import Agency, Contact, Dealer, DealerBalance, Order, Payment
+from receivables.balances import refresh
+from receivables.models import Agency, Contact, Dealer, Order, Payment
 
 PASSWORD = "correct-horse-battery"
 
@@ -75,9 +76,9 @@ class ContactFactory(factory.django.DjangoModelFactory):
 
 
 class _LedgerRowFactory(factory.django.DjangoModelFactory):
-    """Orders and payments made here skip the services that keep each dealer's figures
-    (receivables.balances): the dealer's kept row is dropped, so that its figures are
-    derived until the next refresh, as they would be for a row gone stale."""
+    """Orders and payments made here skip the services, and with them the allocation rule
+    that keeps each dealer's figures (receivables.balances): the dealer's kept row is
+    refreshed here as the services would (allocations are left to the test)."""
 
     class Meta:
         abstract = True
@@ -85,7 +86,7 @@ class _LedgerRowFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         row = super()._create(model_class, *args, **kwargs)
-        DealerBalance.objects.filter(dealer_id=row.dealer_id).delete()
+        refresh([row.dealer_id])
         return row
 
 

@@ -44,9 +44,11 @@ def derived(on: dt.date) -> dict[str, tuple]:
 
 
 def served(on: dt.date) -> dict[str, tuple]:
-    return {
-        d.code: (d.balance, d.overdue, d.oldest_due_on) for d in Dealer.objects.with_balance(on)
-    }
+    """The figures pages read on `on` as business today: kept rows, refreshed where they
+    no longer hold."""
+    with at_noon(on):
+        dealers = Dealer.objects.with_balance(on)
+        return {d.code: (d.balance, d.overdue, d.oldest_due_on) for d in dealers}
 
 
 def kept_holding(on: dt.date) -> dict[str, tuple]:
@@ -58,7 +60,7 @@ def kept_holding(on: dt.date) -> dict[str, tuple]:
 
 def assert_kept_equals_derived(on: dt.date, *, every_dealer_kept: bool = True) -> None:
     """Every kept row that holds on `on` has the derived figures, and the figures served
-    to pages equal the derived ones whether a row holds or not."""
+    to pages equal the derived ones (after which every row holds)."""
     expected = derived(on)
     kept = kept_holding(on)
     if every_dealer_kept:
@@ -66,6 +68,7 @@ def assert_kept_equals_derived(on: dt.date, *, every_dealer_kept: bool = True) -
     for code, figures in kept.items():
         assert figures == expected[code], code
     assert served(on) == expected
+    assert kept_holding(on) == expected
 
 
 @pytest.fixture
@@ -133,34 +136,50 @@ def test_an_order_changed_and_one_dated_later(ledger) -> None:
 
 
 def test_days_passing_without_a_write_never_serve_a_stale_figure(ledger) -> None:
-    for days in range(0, 60, 3):
-        on = TODAY + dt.timedelta(days=days)
-        # Rows hold until an order falls past due; after that the figures are derived.
-        assert_kept_equals_derived(on, every_dealer_kept=False)
     # B2 falls past due on 10 April: K2's row stops holding that day, not before.
     assert "K2" in kept_holding(D(2026, 4, 9))
     assert "K2" not in kept_holding(D(2026, 4, 10))
-    # A day asked before the row's day is always derived.
-    assert kept_holding(TODAY - dt.timedelta(days=1)) == {}
-    assert_kept_equals_derived(TODAY - dt.timedelta(days=10), every_dealer_kept=False)
+    for days in range(0, 60, 3):
+        # Rows hold until an order falls past due; the first read after refreshes them.
+        assert_kept_equals_derived(TODAY + dt.timedelta(days=days), every_dealer_kept=False)
 
 
-def test_refresh_stale_brings_the_rows_of_a_later_day(ledger) -> None:
+def test_a_day_other_than_today_is_derived_and_leaves_the_rows_alone(ledger) -> None:
+    before = list(DealerBalance.objects.values_list("dealer_id", "as_of", "balance", "overdue"))
+    earlier = TODAY - dt.timedelta(days=10)
+
+    with at_noon(TODAY):
+        figures = {
+            d.code: (d.balance, d.overdue, d.oldest_due_on)
+            for d in Dealer.objects.with_balance(earlier)
+        }
+
+    assert figures == derived(earlier)
+    assert figures != derived(TODAY)
+    assert list(DealerBalance.objects.values_list("dealer_id", "as_of", "balance", "overdue")) == (
+        before
+    )
+
+
+def test_refresh_stale_brings_the_rows_to_a_later_day(ledger) -> None:
     later = D(2026, 4, 20)
     assert set(kept_holding(later)) != {"K1", "K2"}
 
-    refreshed = refresh_stale(later)
+    with at_noon(later):
+        refreshed = refresh_stale()
+        assert refresh_stale() == 0
 
     assert refreshed == 2
     assert_kept_equals_derived(later)
-    assert refresh_stale(later) == 0
 
 
-def test_a_dealer_without_a_row_is_derived_and_refresh_adds_it(ledger) -> None:
+def test_a_dealer_without_a_row_gets_one_when_read(ledger) -> None:
     DealerBalance.objects.filter(dealer__code="K1").delete()
     assert_kept_equals_derived(TODAY, every_dealer_kept=False)
 
-    refresh(Dealer.objects.filter(code="K1").values_list("pk", flat=True), on=TODAY)
+    DealerBalance.objects.filter(dealer__code="K1").delete()
+    with at_noon(TODAY):
+        refresh(Dealer.objects.filter(code="K1").values_list("pk", flat=True))
 
     assert_kept_equals_derived(TODAY)
 
@@ -222,7 +241,12 @@ def test_an_import_and_a_re_import(tmp_path: Path, collector) -> None:
 
 def test_the_sweep_refreshes_the_rows_of_its_day(ledger) -> None:
     sweep_day = D(2026, 5, 4)
+    assert set(kept_holding(sweep_day)) != {"K1", "K2"}
+
     with at_noon(sweep_day):
         run_sweep(today=sweep_day)
-    # The sweep may post interest (through the allocation rule); every row holds after.
+
+    # Every row holds after the sweep, before any page reads it; the sweep may have
+    # posted interest (through the allocation rule).
+    assert set(kept_holding(sweep_day)) == {"K1", "K2"}
     assert_kept_equals_derived(sweep_day)

@@ -79,7 +79,8 @@ class CreditStatusOut(Schema):
 
 def _dealer(request: HttpRequest, code: str, today: dt.date) -> Dealer:
     require(request, "receivables.view_dealer")
-    dealers = Dealer.objects.with_balance(today).select_related("collector")
+    # One dealer: derived from its open orders (the kept figures serve lists).
+    dealers = Dealer.objects.with_derived_balance(today).select_related("collector")
     return get_dealer_for_user(request.user, code, dealers=dealers)
 
 

@@ -39,9 +39,9 @@ def sweep_dealers(
         counts["accounts_opened"] = opened
     if not accounts:
         return BatchOutcome(dealers=0, counts=counts, interest_total=ZERO)
-    # The kept figures of the batch's dealers whose day has passed, first: the facts
-    # below read them (receivables.balances).
-    refresh_stale(today, Dealer.objects.filter(pk__gte=first, pk__lte=last))
+    # The kept figures of the batch's dealers that no longer hold today, first: the
+    # morning's sweep brings them to the new day before anyone reads them.
+    refresh_stale(Dealer.objects.filter(pk__gte=first, pk__lte=last))
     facts = load_facts(accounts, first=first, last=last, today=today, policy=policy)
 
     moves = steps.move_stages(accounts, facts, today=today, policy=policy)
