@@ -40,13 +40,14 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Func,
     OuterRef,
     Q,
     Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, Least, Log, Round
+from django.db.models.functions import Cast, Coalesce, Greatest, Least
 
 from dunning.models import (
     CREDIT_HOLD_STAGES,
@@ -126,7 +127,7 @@ def with_facts(
     )
     facts = facts.annotate(risk_rank=_risk_rank(policy))
     return facts.annotate(**_priority_parts(today)).annotate(
-        priority_score=Round(sum((F(name) for name in PRIORITY_PARTS), Value(0.0)), 1)
+        priority_score=ToTenths(sum((F(name) for name in PRIORITY_PARTS), Value(0.0)))
     )
 
 
@@ -160,6 +161,37 @@ def _risk_rank(policy: CollectionPolicy) -> Case:
     )
 
 
+class Log10(Func):
+    """The decimal logarithm in floating point. (Django's `Log` computes in PostgreSQL's
+    arbitrary-precision numeric, a hundred times slower over a worklist of thousands.)"""
+
+    function = "LOG"
+    output_field = models.FloatField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django's SQLite backend provides LOG(base, x).
+        return self.as_sql(compiler, connection, template="LOG(10, %(expressions)s)", **extra)
+
+
+class ToTenths(Func):
+    """A score rounded to one decimal, as shown and sorted (cheap numeric, not
+    Django's `Round` with its numeric(1000, 15) cast)."""
+
+    template = "ROUND(CAST(%(expressions)s AS NUMERIC), 1)"
+    output_field = models.DecimalField()
+
+
+class PointsByRank(Func):
+    """`CASE rank WHEN 0 THEN p0 WHEN 1 THEN p1 ... END`: the points of each rank, with the
+    rank's expression written (and computed) once rather than once per rank."""
+
+    output_field = models.DecimalField()
+
+    def __init__(self, rank: Any, points: list[Decimal]) -> None:
+        whens = " ".join(f"WHEN {index} THEN {value:f}" for index, value in enumerate(points))
+        super().__init__(rank, template=f"CASE %(expressions)s {whens} ELSE 0 END")
+
+
 def _rank(risk: RiskClass) -> int:
     return _RISK_ORDER.index(risk)
 
@@ -178,13 +210,9 @@ def _priority_parts(today: dt.date) -> dict[str, Any]:
     see the module's docstring for the scale. The amount overdue is compared in the
     reporting currency; without a rate for the dealer's currency it scores nothing."""
     in_reporting = F("overdue") * rate_expression(F("currency"), today)
-    risk_points = Case(
-        *(
-            When(risk_rank=_rank(risk), then=Value(float(points)))
-            for risk, points in RISK_POINTS.items()
-        ),
-        default=Value(0.0),
-        output_field=models.FloatField(),
+    risk_points = Cast(
+        PointsByRank(F("risk_rank"), [RISK_POINTS[risk] for risk in _RISK_ORDER]),
+        models.FloatField(),
     )
     return {
         "overdue_in_reporting": ExpressionWrapper(
@@ -193,7 +221,7 @@ def _priority_parts(today: dt.date) -> dict[str, Any]:
         "amount_points": Coalesce(
             _points(
                 Value(30.0)
-                * Log(Value(10.0), Value(1.0) + Cast(in_reporting, models.FloatField()))
+                * Log10(Value(1.0) + Cast(in_reporting, models.FloatField()))
                 / Value(6.0),
                 30.0,
             ),
