@@ -3,10 +3,10 @@
 where it is, whether it may be called now (and if not, from when and by which rule), the suggested
 window, the promises falling due today and the open follow-up tasks.
 
-The cost is a fixed number of queries whatever the number of dealers: the count and the
-page of the candidates sorted by priority in SQL (`figures.with_facts`), their currencies
-(for a missing exchange rate), then one each for the recent calls, today's promises and
-the open tasks of the dealers on the page shown.
+The cost is a fixed number of queries whatever the number of dealers: the candidates
+counted per currency (the total, and the currencies to check for a missing exchange
+rate), the page of them sorted by priority in SQL (`figures.with_facts`), then one each
+for the recent calls, today's promises and the open tasks of the dealers on the page shown.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 
 from dunning.calendar import (
     CallPermission,
@@ -118,12 +118,21 @@ def build_worklist(
             "code",
         )
     )
-    page = Paginator(candidates, per_page).get_page(page_number)
+    # One query counts the candidates per currency: the total for the paginator, and
+    # the currencies to check for a missing rate (their amounts are not scored).
+    per_currency = dict(
+        candidates.order_by()
+        .values_list("currency")
+        .annotate(n=Count("pk"))
+        .values_list("currency", "n")
+    )
+    paginator = Paginator(candidates, per_page)
+    paginator.__dict__["count"] = sum(per_currency.values())  # its cached `count`
+    page = paginator.get_page(page_number)
     page_rows = [_row(dealer, today) for dealer in page.object_list]
     _add_call_permissions(page_rows, policy=policy, now=now)
     _add_promises_and_tasks(page_rows, today=today)
-    # Currencies of the overdue dealers that have no rate: their amounts are not scored.
-    currencies = candidates.order_by().values_list("currency", flat=True).distinct()
+    currencies = list(per_currency)
     rates = rates_on(today, currencies)
     return Worklist(
         page=page,

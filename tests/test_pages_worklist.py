@@ -219,8 +219,8 @@ def test_worklist_costs_the_same_queries_for_3_and_30_dealers(
     client.force_login(manager)
     client.get("/worklist/")
     # Session, user, groups, the collector choices, the policy, the kept figures that no
-    # longer hold (none here), the count and the page of the dealers sorted by priority in
-    # SQL, their currencies and rates, then the calls, promises and tasks of the page
-    # shown, and the two permission lookups of the navigation.
-    with django_assert_num_queries(14):
+    # longer hold (none here), the dealers counted per currency, the page of them sorted
+    # by priority in SQL (no rate to read: euros only), then the calls, promises and
+    # tasks of the page shown, and the two permission lookups of the navigation.
+    with django_assert_num_queries(13):
         client.get("/worklist/")
