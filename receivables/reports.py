@@ -68,7 +68,7 @@ def open_by_currency(
 ) -> dict[str, Decimal]:
     """Open amount of these orders at the end of `on` per currency of their dealers (only
     the part not yet past due when `not_due_only`)."""
-    open_orders = orders.not_settled_on(on).open_on(on)
+    open_orders = orders.open_at(on)
     if not_due_only:
         open_orders = open_orders.filter(due_on__gte=on)
     return _by_currency(open_orders, "open_amount")

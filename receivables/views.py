@@ -43,8 +43,8 @@ def _is_fragment_request(request: HttpRequest) -> bool:
 def home(request: HttpRequest) -> HttpResponse:
     today = business_today()
     dealers = _visible_dealers(request)
-    # The whole book's open orders: settled ones are skipped by index.
-    open_orders = Order.objects.filter(dealer__in=dealers).not_settled_on(today).open_on(today)
+    # The whole book's open orders, read by their kept interval.
+    open_orders = Order.objects.filter(dealer__in=dealers).open_at(today)
     # Dealers are billed in their own currency: amounts are only added up per currency.
     totals = list(
         open_orders.values(currency=F("dealer__currency"))
@@ -135,7 +135,7 @@ def dealer_detail(request: HttpRequest, code: str) -> HttpResponse:
         code,
         dealers=Dealer.objects.with_balance(today).select_related("collector", "agency"),
     )
-    open_items = list(dealer.orders.open_on(today).order_by("due_on", "number"))
+    open_items = list(dealer.orders.open_at(today).order_by("due_on", "number"))
     for order in open_items:
         order.days_late = order.days_past_due(today)  # type: ignore[attr-defined]
     payments = dealer.payments.order_by("-received_on", "-reference").prefetch_related(
