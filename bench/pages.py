@@ -12,9 +12,9 @@ browser (the CSRF cookie and hidden input, the session cookie) and times each pa
 warm-up requests, then 30 timed ones (3 when a warm-up took more than SLOW_S), median and
 nearest-rank p95, and the HTTP status of every request; an error or a time-out is
 reported, not dropped. Redirects are not followed: a page that sends the user to the login
-form shows as a 302. The aging report of the API is timed at three dates next to a floor
-(one hand-written SQL query over the same orders, `RAW_AGING_SQL`), and the KPIs for the
-quarter ending at each of those dates.
+form shows as a 302. The aging report of the API is timed at three dates, and the KPIs for
+the quarter ending at each of those dates, each next to its floor: one SQL aggregate over a
+flat copy of the same orders with their open amounts precomputed (bench/floor.py says how).
 
 The application's "today" is the real date (`business_today()`), not the bench date.
 """
@@ -56,7 +56,6 @@ WARMUP = 2
 REQUESTS = 30
 SLOW_S = 30.0
 SLOW_REQUESTS = 3
-FLOOR_RUNS = 5
 YEARS_BACK = 2
 
 
@@ -340,44 +339,54 @@ def api_paths(dates: list[dt.date]) -> list[tuple[str, str]]:
     return paths
 
 
-def floor(sql: str, day: dt.date) -> dict:
-    """The same buckets in one hand-written SQL query (`sql`, the date as `%(d)s`), median
-    of FLOOR_RUNS after one warm-up, on the bench process's connection (same settings)."""
-    from django.db import connection
-
-    def run() -> dict:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, {"d": day})
-            return {key: (count, amount) for key, count, amount in cursor.fetchall()}
-
-    run()
-    timings = []
-    for _ in range(FLOOR_RUNS):
-        started = time.perf_counter()
-        buckets = run()
-        timings.append(time.perf_counter() - started)
-    return {"median_ms": statistics.median(timings) * 1000, "buckets": buckets}
-
-
-def same_buckets(api_body: str | None, buckets: dict) -> bool | None:
-    """Whether the API's answer (the last one timed) has the floor's counts and amounts."""
+def _answer(api_body: str | None) -> dict | None:
     try:
         answer = json.loads(api_body or "")
     except ValueError:
         return None
-    for bucket in answer.get("buckets", []):
-        count, amount = buckets.get(bucket["key"], (0, Decimal("0.00")))
-        if bucket["count"] != count or Decimal(bucket["amount"]) != (amount or Decimal("0.00")):
+    return answer if isinstance(answer, dict) else None
+
+
+def same_buckets(api_body: str | None, buckets: dict) -> bool | None:
+    """Whether the API's answer (the last one timed) has the floor's counts and amounts.
+    `buckets` is per (currency, bucket); amounts are compared when the floor has one
+    currency and it is the answer's (the API converts the others)."""
+    answer = _answer(api_body)
+    if answer is None or "buckets" not in answer:
+        return None
+    currencies = {currency for currency, _key in buckets}
+    compare_amounts = currencies <= {answer.get("currency")}
+    for bucket in answer["buckets"]:
+        found = [row for (_cur, key), row in buckets.items() if key == bucket["key"]]
+        count = sum(c for c, _amount in found)
+        amount = sum((a or Decimal("0.00") for _c, a in found), Decimal("0.00"))
+        if bucket["count"] != count:
             return False
-    return "buckets" in answer
+        if compare_amounts and Decimal(bucket["amount"]) != amount:
+            return False
+    return True
+
+
+def same_kpis(api_body: str | None, sums: dict) -> bool | None:
+    """Whether the API's KPIs (the last answer timed) have the floor's sales, opening,
+    closing and closing_current; None when there is no answer or the floor's currencies
+    are not just the answer's (the API converts the others)."""
+    from bench.floor import KPI_NAMES
+
+    answer = _answer(api_body)
+    if answer is None or not set(sums) <= {answer.get("currency")}:
+        return None
+    found = sums.get(answer.get("currency"), {})
+    cent = Decimal("0.01")
+    return all(
+        Decimal(answer[name]) == Decimal(found.get(name, 0)).quantize(cent) for name in KPI_NAMES
+    )
 
 
 # --- The measurement --------------------------------------------------------------------
 
 
-def measure(
-    root: Path, database_url: str, bench_date: dt.date, floor_sql: str, requests: int = REQUESTS
-) -> dict:
+def measure(root: Path, database_url: str, bench_date: dt.date, requests: int = REQUESTS) -> dict:
     """Prepare, serve, time every page and report as both users, then the floors."""
     started = time.perf_counter()
     setup = prepare(bench_date)
@@ -409,15 +418,28 @@ def measure(
             for label, path in apis:
                 print(f"pages as the {role}: {label} {path} ...", flush=True)
                 results["api"].setdefault(label, {})[role] = time_page(browser, path, requests)
+    from bench import floor
+
     for day in dates:
-        print(f"pages: the SQL floor of the aging on {day} ...", flush=True)
-        found = floor(floor_sql, day)
+        start, end = quarter_ending(day)
+        print(f"pages: the floors of the aging and the KPIs on {day} ...", flush=True)
+        build_s = floor.build_flat(day, start)
+        aging = floor.aging_floor(day)
+        kpis = floor.kpi_floor(start, end)
         api = results["api"][f"aging {day}"]["manager"]
+        api_kpis = results["api"][f"kpis {day}"]["manager"]
         results["floor"][str(day)] = {
-            "median_ms": found["median_ms"],
-            "ratio": api["median_ms"] / found["median_ms"],
-            "same_buckets": same_buckets(api["last_body"], found["buckets"]),
+            "build_s": build_s,
+            "median_ms": aging["median_ms"],
+            "ratio": api["median_ms"] / aging["median_ms"],
+            "same_buckets": same_buckets(api["last_body"], aging["buckets"]),
+            "kpis": {
+                "median_ms": kpis["median_ms"],
+                "ratio": api_kpis["median_ms"] / kpis["median_ms"],
+                "same_sums": same_kpis(api_kpis["last_body"], kpis["sums"]),
+            },
         }
+    floor.drop_flat()
     for timed in (*results["pages"].values(), *results["api"].values()):
         for row in timed.values():
             row.pop("last_body", None)
@@ -456,6 +478,8 @@ def _row(label: str, timed: dict) -> str:
 
 
 def render(pages: dict) -> list[str]:
+    from bench import floor
+
     setup = pages["setup"]
     lines = [
         f"Pages and reports through gunicorn ({pages['workers']} workers, DEBUG off), "
@@ -477,9 +501,10 @@ def render(pages: dict) -> list[str]:
             lines.append(_row(f"{label} `{path}`", timed))
     lines += [
         "",
-        "The API's reports through the same sessions, next to the aging floor: one "
-        "hand-written SQL query computing the same buckets over the whole book (median of "
-        f"{FLOOR_RUNS}), and the manager's median over it:",
+        "The API's reports through the same sessions, next to their floor: one SQL "
+        "aggregate computing the same figures over a flat copy of the same orders, one row "
+        "per order with its open amount precomputed (built beforehand, not timed; median "
+        f"of {floor.FLOOR_RUNS}), and the manager's median over it:",
         "",
         "| report | manager median / p95 | collector median / p95 | status | SQL floor | ratio |",
         "|---|---|---|---|---|---|",
@@ -487,11 +512,15 @@ def render(pages: dict) -> list[str]:
     for label, timed in pages["api"].items():
         kind, day = label.split(" ", 1)
         path = (timed.get("manager") or timed["collector"])["path"]
-        if kind == "aging":
-            found = pages["floor"][day]
+        found = pages["floor"].get(day)
+        if found is None:
+            extra = "— | —"
+        elif kind == "aging":
             same = {True: "", False: ", other buckets!", None: ", no answer"}[found["same_buckets"]]
             extra = f"{found['median_ms']:,.0f} | {found['ratio']:.1f}x{same}"
         else:
-            extra = "— | —"
+            kpis = found["kpis"]
+            same = {True: "", False: ", other sums!", None: ", not compared"}[kpis["same_sums"]]
+            extra = f"{kpis['median_ms']:,.0f} | {kpis['ratio']:.1f}x{same}"
         lines.append(f"{_row(f'`{path}`', timed)} {extra} |")
     return lines

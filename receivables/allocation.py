@@ -15,7 +15,8 @@ Neither a payment nor an order is ever allocated beyond its amount.
 
 `plan_allocations` is pure (easy to test with hypothesis); `reallocate_dealers` writes the
 difference between the plan and the database, so replaying an unchanged ledger writes
-nothing.
+nothing. It also keeps each order's open interval (`Order.paid_from`, `Order.settled_on`,
+`open_intervals`) in line with the allocations: this module is their only writer.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import models, transaction
-from django.db.models import Case, Max, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, Max, Min, OuterRef, Subquery, Sum, Value, When
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from receivables.balances import refresh as refresh_balances
@@ -52,7 +54,7 @@ class PaymentFact:
     reference: str = ""
 
 
-# Orders per UPDATE of `settled_on`: well under SQLite's limit of query parameters.
+# Orders per UPDATE of their open interval: well under SQLite's limit of query parameters.
 SETTLED_CHUNK = 900
 
 # (payment id, order id) -> (amount, applied_on)
@@ -128,12 +130,21 @@ def reallocate_dealers(dealer_ids: Iterable[int], *, batch_size: int = 500) -> i
 @transaction.atomic
 def _reallocate_batch(dealer_ids: list[int]) -> int:
     orders: dict[int, list[OrderFact]] = {d: [] for d in dealer_ids}
-    stored_settled_on: dict[int, dt.date | None] = {}
-    for o_id, o_dealer, ordered_on, due_on, o_amount, number, settled_on in Order.objects.filter(
-        dealer_id__in=dealer_ids
-    ).values_list("id", "dealer_id", "ordered_on", "due_on", "amount", "number", "settled_on"):
+    stored_intervals: dict[int, OpenInterval] = {}
+    for (
+        o_id,
+        o_dealer,
+        ordered_on,
+        due_on,
+        o_amount,
+        number,
+        paid_from,
+        settled_on,
+    ) in Order.objects.filter(dealer_id__in=dealer_ids).values_list(
+        "id", "dealer_id", "ordered_on", "due_on", "amount", "number", "paid_from", "settled_on"
+    ):
         orders[o_dealer].append(OrderFact(o_id, ordered_on, due_on, o_amount, number))
-        stored_settled_on[o_id] = settled_on
+        stored_intervals[o_id] = OpenInterval(paid_from, settled_on)
     payments: dict[int, list[PaymentFact]] = {d: [] for d in dealer_ids}
     for p_id, p_dealer, received_on, p_amount, order_id, reference in Payment.objects.filter(
         dealer_id__in=dealer_ids
@@ -179,39 +190,69 @@ def _reallocate_batch(dealer_ids: list[int]) -> int:
         bulk_create_with_history(
             to_create, Allocation, batch_size=1000, default_change_reason="allocated"
         )
-    _write_settled_on(orders, wanted, stored_settled_on)
+    _write_open_interval(orders, wanted, stored_intervals)
     # The dealers' kept figures follow, in the same transaction (receivables.balances).
     refresh_balances(dealer_ids)
     return len(to_create) + len(to_update) + len(to_delete)
 
 
-def settled_dates(orders: Iterable[OrderFact], plan: Plan) -> dict[int, dt.date | None]:
-    """For each order, the day its allocations reached its amount, or None if open."""
+class OpenInterval(NamedTuple):
+    """What an order keeps of its allocations: the day of the first one (`paid_from`) and
+    the day they reached its amount (`settled_on`), each None until then."""
+
+    paid_from: dt.date | None
+    settled_on: dt.date | None
+
+
+def open_intervals(orders: Iterable[OrderFact], plan: Plan) -> dict[int, OpenInterval]:
+    """For each order, its open interval as the allocations of `plan` make it."""
     paid: dict[int, Decimal] = {}
+    first: dict[int, dt.date] = {}
     last: dict[int, dt.date] = {}
     for (_payment_id, order_id), (amount, applied_on) in plan.items():
         paid[order_id] = paid.get(order_id, ZERO) + amount
+        first[order_id] = min(applied_on, first.get(order_id, applied_on))
         last[order_id] = max(applied_on, last.get(order_id, applied_on))
-    return {o.id: last[o.id] if paid.get(o.id, ZERO) >= o.amount else None for o in orders}
+    return {
+        o.id: OpenInterval(
+            first.get(o.id), last[o.id] if paid.get(o.id, ZERO) >= o.amount else None
+        )
+        for o in orders
+    }
 
 
-def _write_settled_on(
-    orders: dict[int, list[OrderFact]], plan: Plan, stored: dict[int, dt.date | None]
+def forget_open_interval(order: Order) -> list[str]:
+    """Clear the kept interval of an order whose date is about to change, and return the
+    fields to save with it.
+
+    Its allocations apply on or after its date, so until `reallocate_dealers` moves them
+    (in the same transaction) the old interval may start before the new date, which the
+    order's CHECK (and PostgreSQL's range index) refuse. Cleared, the reallocation finds
+    the interval changed and writes it again."""
+    order.paid_from = None
+    order.settled_on = None
+    return ["paid_from", "settled_on"]
+
+
+def _write_open_interval(
+    orders: dict[int, list[OrderFact]], plan: Plan, stored: dict[int, OpenInterval]
 ) -> None:
-    """Bring `settled_on` in line with the allocations just written, for the orders whose
-    date changes. The value is computed by the database from the allocations themselves
-    (the same rule as `settled_dates`), a few hundred orders per UPDATE.
+    """Bring `paid_from` and `settled_on` in line with the allocations just written, for
+    the orders whose interval changes. The values are computed by the database from the
+    allocations themselves (the same rule as `open_intervals`), a few hundred orders per
+    UPDATE.
 
-    `settled_on` is derived from the allocations (whose history is kept) and is left out
-    of the order's history, so a plain UPDATE is right here."""
+    Both are derived from the allocations (whose history is kept) and are left out of the
+    order's history, so a plain UPDATE is right here."""
     every_order = [order for dealer_orders in orders.values() for order in dealer_orders]
     changed = [
         order_id
-        for order_id, settled_on in settled_dates(every_order, plan).items()
-        if stored[order_id] != settled_on
+        for order_id, interval in open_intervals(every_order, plan).items()
+        if stored[order_id] != interval
     ]
     allocations = Allocation.objects.filter(order=OuterRef("pk")).values("order")
     paid = Subquery(allocations.annotate(total=Sum("amount")).values("total"))
+    first = Subquery(allocations.annotate(first=Min("applied_on")).values("first"))
     last = Subquery(allocations.annotate(last=Max("applied_on")).values("last"))
     settled_on = Case(
         When(amount__lt=paid + Value(HALF_CENT), then=last),
@@ -220,5 +261,5 @@ def _write_settled_on(
     )
     for start in range(0, len(changed), SETTLED_CHUNK):
         Order.objects.filter(pk__in=changed[start : start + SETTLED_CHUNK]).update(
-            settled_on=settled_on
+            paid_from=first, settled_on=settled_on
         )

@@ -67,7 +67,7 @@ def _refresh_chunk(ids: list[int], on: dt.date, *, only_stale: bool) -> int:
     ids = list(locked.values_list("pk", flat=True))
     if not ids:
         return 0
-    open_orders = Order.objects.filter(dealer=OuterRef("pk")).not_settled_on(on).open_on(on)
+    open_orders = Order.objects.filter(dealer=OuterRef("pk")).open_at(on)
     # The first day each figure could change with no write: the next open order to fall
     # past due (the day after its due date), the next order or payment dated later.
     next_due = open_orders.filter(due_on__gte=on).order_by("due_on").values("due_on")[:1]

@@ -133,7 +133,7 @@ class DealerFilterForm(_VisibleChoicesMixin, forms.Form):
         if collector := data.get("collector"):
             dealers = dealers.filter(collector=collector)
         if age := data.get("age"):
-            aged = Order.objects.open_on(today).filter(**due_on_range(age, today))
+            aged = Order.objects.open_at(today).filter(**due_on_range(age, today))
             dealers = dealers.filter(pk__in=aged.values("dealer"))
         if data.get("overdue"):
             # Q rather than a keyword: django-stubs cannot see the with_balance annotation.

@@ -3,8 +3,10 @@ and the allocations that tie payments to orders.
 
 An order's open amount on a day is its amount less the allocations that had taken effect
 by the end of that day; every list and report computes it in SQL through the QuerySet
-methods below. The one figure kept per dealer (`DealerBalance`) is a cache of
-`DealerQuerySet.with_derived_balance` for business today (receivables/balances.py).
+methods below (`OrderQuerySet.open_at`). Two dates derived from the allocations are kept
+on the order so that this reads only what is open on the day: `paid_from` and
+`settled_on` (see `Order`). The one figure kept per dealer (`DealerBalance`) is a cache
+of `DealerQuerySet.with_derived_balance` for business today (receivables/balances.py).
 """
 
 from __future__ import annotations
@@ -12,13 +14,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Expression,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
@@ -68,6 +81,53 @@ def bucket_for_due_on(as_of: dt.date) -> Case:
     # Oldest bucket first so that the first matching WHEN wins.
     whens.reverse()
     return Case(*whens, default=Value("current"), output_field=models.CharField())
+
+
+class OpenOn(Expression):
+    """True for the orders open at the end of `on` by their kept interval: ordered by then
+    and not yet settled (`ordered_on <= on < settled_on`, no `settled_on` meaning "not
+    yet"). A cent short of settled still passes: `OrderQuerySet.open_at` also checks the
+    open amount.
+
+    One expression rather than two lookups so that PostgreSQL can be asked the question
+    its GiST index on `daterange(ordered_on, settled_on, '[)')` answers (migration 0007);
+    elsewhere it is the plain comparison. The range is never reversed: a CHECK keeps
+    `settled_on >= ordered_on`.
+    """
+
+    output_field = models.BooleanField()
+    conditional = True
+
+    def __init__(self, on: dt.date) -> None:
+        super().__init__()
+        self.on = on
+        self.ordered_on: Any = F("ordered_on")
+        self.settled_on: Any = F("settled_on")
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.on!r})"
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.ordered_on, self.settled_on]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.ordered_on, self.settled_on = exprs
+
+    def _columns(self, compiler: Any, connection: Any) -> tuple[str, list, str, list, Any]:
+        ordered, ordered_params = compiler.compile(self.ordered_on)
+        settled, settled_params = compiler.compile(self.settled_on)
+        on = connection.ops.adapt_datefield_value(self.on)
+        return ordered, list(ordered_params), settled, list(settled_params), on
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        ordered, ordered_params, settled, settled_params, on = self._columns(compiler, connection)
+        sql = f"({ordered} <= %s AND ({settled} IS NULL OR {settled} > %s))"
+        return sql, [*ordered_params, on, *settled_params, *settled_params, on]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        ordered, ordered_params, settled, settled_params, on = self._columns(compiler, connection)
+        sql = f"(daterange({ordered}, {settled}, '[)') @> %s::date)"
+        return sql, [*ordered_params, *settled_params, on]
 
 
 class Agency(models.Model):
@@ -134,8 +194,9 @@ MONEY_FIELD: models.DecimalField = models.DecimalField(max_digits=14, decimal_pl
 def derived_balance(on: dt.date) -> dict[str, Any]:
     """The expressions of a dealer's balance, overdue and oldest overdue due date at the
     end of `on`, from its open orders (correlated on the dealer's pk)."""
-    # Settled orders are skipped by index: a dealer's figures read only what is open.
-    open_orders = Order.objects.filter(dealer=OuterRef("pk")).not_settled_on(on).open_on(on)
+    # Settled orders are skipped by their kept interval (`open_at`): a dealer's figures
+    # read only what is open on the day.
+    open_orders = Order.objects.filter(dealer=OuterRef("pk")).open_at(on)
     overdue_orders = open_orders.filter(due_on__lt=on)
     return {
         "balance": Coalesce(
@@ -293,22 +354,42 @@ class OrderQuerySet(models.QuerySet["Order"]):
         )
 
     def not_settled_on(self, on: dt.date) -> OrderQuerySet:
-        """Drop the orders already settled by the end of `on`, by index: every figure of
-        what is open starts with it, so that it reads the open part of the book, not its
-        whole history."""
+        """Drop the orders already settled by the end of `on`, by index on `settled_on`
+        (a cut without the open amount; `open_at` is the full question)."""
         return self.filter(Q(settled_on__isnull=True) | Q(settled_on__gt=on))
 
-    def open_on(self, on: dt.date) -> OrderQuerySet:
-        """Orders open at the end of `on`, annotated with `open_amount` (docs/API.md "Aging")."""
+    def open_at(self, on: dt.date) -> OrderQuerySet:
+        """Orders open at the end of `on`, annotated with `open_amount` (docs/API.md
+        "Aging"), read by their kept interval, never the whole history.
+
+        The orders are cut by `OpenOn` (ordered by `on`, not settled by it; an index on
+        PostgreSQL). Until `paid_from`, the day of its first allocation, an order's open
+        amount is its whole amount; only the few orders partly paid by `on` sum their
+        allocations."""
+        paid = (
+            Allocation.objects.filter(order=OuterRef("pk"), applied_on__lte=on)
+            .values("order")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        )
+        money: models.DecimalField[Decimal, Decimal]
+        money = models.DecimalField(max_digits=14, decimal_places=2)
+        not_paid_yet = Q(paid_from__isnull=True) | Q(paid_from__gt=on)
+        open_amount = Case(
+            When(not_paid_yet, then=F("amount")),
+            default=F("amount") - Coalesce(Subquery(paid), Value(ZERO), output_field=money),
+            output_field=money,
+        )
+        # Unpaid orders are open for their whole amount (at least a cent): said so, the
+        # planner also expects most open orders to pass, not a third of them.
         return (
-            self.filter(ordered_on__lte=on)
-            .with_paid(on)
-            .annotate(open_amount=F("amount") - F("paid"))
-            .filter(open_amount__gte=HALF_CENT)
+            self.filter(OpenOn(on))
+            .annotate(open_amount=open_amount)
+            .filter(not_paid_yet | Q(open_amount__gte=HALF_CENT))
         )
 
     def overdue_on(self, on: dt.date) -> OrderQuerySet:
-        return self.open_on(on).filter(due_on__lt=on)
+        return self.open_at(on).filter(due_on__lt=on)
 
     def aging(self, on: dt.date) -> dict:
         """The aging report of these orders on `on`, in one query. The amounts are only
@@ -326,7 +407,7 @@ class OrderQuerySet(models.QuerySet["Order"]):
         }
 
     def _aging_rows(self, on: dt.date, currency: F | None = None) -> Iterable[dict[str, Any]]:
-        orders = self.not_settled_on(on).open_on(on).annotate(bucket=bucket_for_due_on(on))
+        orders = self.open_at(on).annotate(bucket=bucket_for_due_on(on))
         groups = {"currency": currency} if currency is not None else {}
         return (
             orders.values("bucket", **groups)
@@ -375,19 +456,29 @@ class Order(models.Model):
     dispute_reason = models.TextField(blank=True)
     disputed_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     delivery_note = models.FileField(upload_to="delivery-notes/%Y/%m/", blank=True)
-    # The day the allocations reached the amount, or None while anything is open. Written
-    # only by `receivables.allocation`, in the same transaction as the allocations it
-    # follows from; it lets reports skip the settled bulk of a large book by index.
+    # The order's open interval, kept from its allocations: open from `ordered_on` to
+    # `settled_on` (the day the allocations reached the amount, None while anything is
+    # open), and for its whole amount until `paid_from` (the day of its first allocation,
+    # None before any). Written only by `receivables.allocation` (`_write_open_interval`),
+    # in the same transaction as the allocations they follow from; they let reports read
+    # what is open on a day by index, without summing allocations for the unpaid bulk.
     settled_on = models.DateField(null=True, blank=True, editable=False, db_index=True)
+    paid_from = models.DateField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["settled_on"])
+    history = HistoricalRecords(excluded_fields=["settled_on", "paid_from"])
     objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_on", "number"]
-        indexes = [models.Index(fields=["dealer", "due_on"])]
+        indexes = [
+            models.Index(fields=["dealer", "due_on"]),
+            # The KPIs' sales of a period, read from the index alone on PostgreSQL.
+            models.Index(
+                fields=["ordered_on"], include=["dealer", "amount"], name="order_ordered_on_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
             models.CheckConstraint(
@@ -397,6 +488,16 @@ class Order(models.Model):
                 condition=Q(disputed_amount__isnull=True)
                 | (Q(disputed_amount__gte=0) & Q(disputed_amount__lte=F("amount"))),
                 name="order_disputed_amount_within_amount",
+            ),
+            # Allocations apply on or after the order's date, so its interval never ends
+            # (or starts being paid) before it begins; `OpenOn` relies on it.
+            models.CheckConstraint(
+                condition=Q(settled_on__isnull=True) | Q(settled_on__gte=F("ordered_on")),
+                name="order_settled_not_before_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_from__isnull=True) | Q(paid_from__gte=F("ordered_on")),
+                name="order_paid_from_not_before_ordered",
             ),
         ]
 

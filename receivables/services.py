@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from receivables.allocation import reallocate_dealers
+from receivables.allocation import forget_open_interval, reallocate_dealers
 from receivables.models import ZERO, Dealer, Order, OrderLine, Payment
 from receivables.validation import (
     as_sentence,
@@ -241,6 +241,8 @@ def upsert_order(
     values.update({field: value for field, value in optional.items() if value is not KEEP})
     order = order or Order(number=number)
     touched = _dealers_touched(order, values)
+    if order.pk is not None and order.ordered_on != ordered_on:
+        forget_open_interval(order)  # the reallocation below writes it again
     save_changes(order, values, user=user, reason=reason)
     if lines is not KEEP:
         _replace_lines(order, lines, user=user, reason=reason)

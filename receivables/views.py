@@ -138,7 +138,7 @@ def dealer_detail(request: HttpRequest, code: str) -> HttpResponse:
         # One dealer: derived from its open orders (the kept figures serve lists).
         dealers=Dealer.objects.with_derived_balance(today).select_related("collector", "agency"),
     )
-    open_items = list(dealer.orders.open_on(today).order_by("due_on", "number"))
+    open_items = list(dealer.orders.open_at(today).order_by("due_on", "number"))
     for order in open_items:
         order.days_late = order.days_past_due(today)  # type: ignore[attr-defined]
     payments = dealer.payments.order_by("-received_on", "-reference").prefetch_related(

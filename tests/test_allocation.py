@@ -170,7 +170,7 @@ def test_an_order_paid_in_parts_that_float_arithmetic_cannot_add_is_settled_not_
     reallocate_dealers([dealer.pk])
 
     assert Order.objects.get(pk=order.pk).settled_on == D(2026, 2, 2)
-    assert not Order.objects.filter(pk=order.pk).open_on(D(2026, 3, 1)).exists()
-    assert Order.objects.filter(pk=order.pk).open_on(D(2026, 2, 1)).get().open_amount == (
+    assert not Order.objects.filter(pk=order.pk).open_at(D(2026, 3, 1)).exists()
+    assert Order.objects.filter(pk=order.pk).open_at(D(2026, 2, 1)).get().open_amount == (
         Decimal("0.70")
     )

@@ -31,7 +31,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from receivables.allocation import reallocate_dealers
+from receivables.allocation import forget_open_interval, reallocate_dealers
 from receivables.importing.files import Cell, ImportFileError, Reporter, is_blank, open_table
 from receivables.importing.rows import (
     SPECS,
@@ -346,6 +346,9 @@ class _LedgerImport:
                 self.affected_dealer_ids.add(record.fields["dealer_id"])
             for name in changed:
                 setattr(current, name, record.fields[name])
+            if kind == "orders" and "ordered_on" in changed:
+                # The reallocation at the end of the import writes it again.
+                changed |= set(forget_open_interval(current))  # type: ignore[arg-type]
             # bulk_update() skips auto_now.
             current.updated_at = now  # type: ignore[attr-defined]
             changed_fields |= changed

@@ -149,7 +149,7 @@ def post_interest(
             kind=Order.Kind.SALE,
             due_on__lt=today,
         )
-        .open_on(today)
+        .open_at(today)
         .order_by()
         .values_list("dealer_id", "due_on", "open_amount")  # type: ignore[misc]
     ):
