@@ -32,6 +32,11 @@ Options:
                    serves this tree with gunicorn on a free port
   --pages-only     time the pages and reports only: no API, no sweep measurement
   --page-requests N  timed requests per page (default 30; 3 for a page slower than 30 s)
+  --pages-baseline REV  also time every page and report as served by a git revision (the
+                   code before a change), on the same database in the same run, before
+                   this tree, and show both side by side (REV is checked out like --baseline;
+                   its code runs on this tree's schema). No floors for REV.
+  --baseline-page-requests N  timed requests per page for REV (default 5)
   --baseline REV   also sweep a git revision (HEAD~5, a commit id) on the same database
                    in the same run, before this tree, and show both side by side. REV is
                    checked out with `git worktree add --detach var/bench/baseline-<sha>`
@@ -340,6 +345,8 @@ def main() -> None:
     parser.add_argument("--pages", action="store_true", help="also time the pages and reports")
     parser.add_argument("--pages-only", action="store_true", help="time the pages and reports only")
     parser.add_argument("--page-requests", type=int, default=30, metavar="N")
+    parser.add_argument("--pages-baseline", metavar="REV")
+    parser.add_argument("--baseline-page-requests", type=int, default=5, metavar="N")
     args = parser.parse_args()
     if args.pages_only and (args.sweep_only or args.baseline):
         parser.error("--pages-only measures no sweep: not with --sweep-only or --baseline")
@@ -352,6 +359,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Resolved before the import, so that a bad revision fails at once, not after the load.
     baseline = resolve(args.baseline) if args.baseline else None
+    pages_baseline = resolve(args.pages_baseline) if args.pages_baseline else None
 
     results: dict = {}
     if not args.skip_import:
@@ -406,6 +414,21 @@ def main() -> None:
         # After the sweep: its probe empties the workflow tables and sweeps BENCH_DATE again.
         from bench import pages
 
+        if pages_baseline is not None:
+            sha, short = pages_baseline
+            tree = baseline_tree(sha, short)
+            print(f"timing the pages of {args.pages_baseline} ({short}) in {tree} ...", flush=True)
+            results["pages_baseline"] = {
+                "rev": args.pages_baseline,
+                "sha": short,
+                "pages": pages.measure(
+                    tree,
+                    url,
+                    BENCH_DATE,
+                    requests=args.baseline_page_requests,
+                    floors=False,
+                ),
+            }
         print("timing the pages ...", flush=True)
         results["pages"] = pages.measure(ROOT, url, BENCH_DATE, requests=args.page_requests)
         print(json.dumps(results["pages"]), flush=True)
@@ -494,6 +517,9 @@ def render(results: dict, machine_line: str) -> str:
         if lines[-1]:
             lines.append("")
         lines += pages.render(results["pages"])
+        if "pages_baseline" in results:
+            lines.append("")
+            lines += pages.render_against_baseline(results["pages_baseline"], results["pages"])
     return "\n".join(lines) + "\n"
 
 

@@ -321,13 +321,25 @@ def page_paths(dealer: str) -> list[tuple[str, str, bool]]:
     return [
         ("dashboard", "/", True),
         ("worklist", "/worklist/", True),
+        ("worklist, page 40", "/worklist/?page=40", False),
         ("dealer list", "/dealers/", True),
+        (
+            "dealer list, oldest due first, one region",
+            "/dealers/?sort=oldest&region=Region+3",
+            True,
+        ),
+        ("dealer list, search", "/dealers/?q=4640", True),
+        ("dealer list, items aged 91-180 days", "/dealers/?age=91-180", True),
         ("aging report", "/reports/aging/", True),
         ("dealer ledger", f"/dealers/{code}/", True),
         ("collection panel", f"/dealers/{code}/collection/", True),
         ("escalations", "/escalations/", True),
         ("alerts (managers only)", "/alerts/", False),
         ("tasks", "/tasks/", True),
+        ("dealer API", f"/api/v1/dealers/{code}", True),
+        ("credit status API", f"/api/v1/dealers/{code}/credit-status", True),
+        ("promises API", f"/api/v1/dealers/{code}/promises", True),
+        ("timeline API", f"/api/v1/dealers/{code}/timeline", True),
     ]
 
 
@@ -386,8 +398,16 @@ def same_kpis(api_body: str | None, sums: dict) -> bool | None:
 # --- The measurement --------------------------------------------------------------------
 
 
-def measure(root: Path, database_url: str, bench_date: dt.date, requests: int = REQUESTS) -> dict:
-    """Prepare, serve, time every page and report as both users, then the floors."""
+def measure(
+    root: Path,
+    database_url: str,
+    bench_date: dt.date,
+    requests: int = REQUESTS,
+    *,
+    floors: bool = True,
+) -> dict:
+    """Prepare, serve `root`'s code, time every page and report as both users, then the
+    floors (unless `floors` is false: a baseline revision is timed without them)."""
     started = time.perf_counter()
     setup = prepare(bench_date)
     print(f"pages: {setup}", flush=True)
@@ -420,7 +440,7 @@ def measure(root: Path, database_url: str, bench_date: dt.date, requests: int = 
                 results["api"].setdefault(label, {})[role] = time_page(browser, path, requests)
     from bench import floor
 
-    for day in dates:
+    for day in dates if floors else []:
         start, end = quarter_ending(day)
         print(f"pages: the floors of the aging and the KPIs on {day} ...", flush=True)
         build_s = floor.build_flat(day, start)
@@ -439,7 +459,8 @@ def measure(root: Path, database_url: str, bench_date: dt.date, requests: int = 
                 "same_sums": same_kpis(api_kpis["last_body"], kpis["sums"]),
             },
         }
-    floor.drop_flat()
+    if floors:
+        floor.drop_flat()
     for timed in (*results["pages"].values(), *results["api"].values()):
         for row in timed.values():
             row.pop("last_body", None)
@@ -523,4 +544,33 @@ def render(pages: dict) -> list[str]:
             same = {True: "", False: ", other sums!", None: ", not compared"}[kpis["same_sums"]]
             extra = f"{kpis['median_ms']:,.0f} | {kpis['ratio']:.1f}x{same}"
         lines.append(f"{_row(f'`{path}`', timed)} {extra} |")
+    return lines
+
+
+def render_against_baseline(baseline: dict, after: dict) -> list[str]:
+    """Every page and report before (the baseline revision) and after (this tree), same
+    book, same run: medians and p95 in milliseconds."""
+    before = baseline["pages"]
+    lines = [
+        f"Before and after, same book, same run: the pages and reports as served by "
+        f"{baseline['rev']} ({baseline['sha']}, {before['requests']} requests each after "
+        f"{WARMUP} warm-ups) and by this tree ({after['requests']} requests each); median / "
+        "p95, milliseconds.",
+        "",
+        "| page or report | manager before | manager after | collector before | collector after |",
+        "|---|---|---|---|---|",
+    ]
+    for kind in ("pages", "api"):
+        for label, timed in after[kind].items():
+            old = before[kind].get(label, {})
+            path = (timed.get("manager") or timed["collector"])["path"]
+            name = "`/login/` (anonymous)" if label == "login" else f"{label} `{path}`"
+            cells = []
+            for role in ("manager", "collector"):
+                for row in (old.get(role), timed.get(role)):
+                    text = _cell(row)
+                    if row is not None and set(row["statuses"]) != {"200"}:
+                        text += f" ({_status(row)})"
+                    cells.append(text)
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
