@@ -24,8 +24,10 @@ from tests.collection_helpers import NOW, TODAY
 PAGES = [
     "/",
     "/worklist/",
+    "/worklist/?page=2",
     "/dealers/",
     "/dealers/?sort=oldest&page=2",
+    "/dealers/?q=QC00&age=91-180&overdue=on",
     "/reports/aging/",
     "/reports/aging/?as_of=2025-03-02",
     "/dealers/QC0001/",
