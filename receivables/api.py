@@ -274,7 +274,7 @@ def aging_report(request: HttpRequest, query: Query[AgingQuery]) -> dict[str, An
     if query.collector is not None:
         dealers = dealers.filter(collector__username=query.collector)
     report = reports.aging_report(
-        Order.objects.filter(dealer__in=dealers),
+        Order.objects.of_dealers(dealers),
         query.as_of or business_today(),
         currency=query.currency,
     )

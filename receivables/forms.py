@@ -207,7 +207,7 @@ class AgingForm(_VisibleChoicesMixin, forms.Form):
 
     def orders(self, dealers: DealerQuerySet) -> OrderQuerySet:
         """The orders of `dealers` narrowed by the region and collector filters."""
-        return Order.objects.filter(dealer__in=self._filtered(dealers))
+        return Order.objects.of_dealers(self._filtered(dealers))
 
     def currencies(self, dealers: DealerQuerySet) -> list[str]:
         """The currencies to report: the chosen one, or each one the user's dealers use."""

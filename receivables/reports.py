@@ -58,9 +58,7 @@ def two_places(value: Decimal) -> Decimal:
 
 def _orders(dealers: DealerQuerySet | None) -> OrderQuerySet:
     orders = Order.objects.all()
-    if dealers is not None:
-        orders = orders.filter(dealer__in=dealers)
-    return orders
+    return orders if dealers is None else orders.of_dealers(dealers)
 
 
 def open_by_currency(orders: OrderQuerySet, on: dt.date) -> dict[str, Decimal]:
@@ -109,7 +107,7 @@ def lateness_of_orders_paid_between(
     (`Order.settled_on`); days late are max(0, paid_on - due_on).
     """
     row = orders.filter(settled_on__gte=start, settled_on__lte=end).aggregate(
-        count=Count("pk"),
+        count=Count("*"),  # COUNT(*): answered from the settled_on index alone
         days=Coalesce(Sum(Greatest(DaysBetween(F("settled_on"), F("due_on")), Value(0))), 0),
     )
     return row["count"], row["days"]
