@@ -61,7 +61,7 @@ def _refresh_chunk(ids: list[int], on: dt.date, *, only_stale: bool) -> int:
     # in flight for one of them commits before its figures are read, and one that starts
     # later waits, then stores figures that include its own change. Two readers
     # refreshing the same rows: the second finds them holding once it has the locks.
-    locked = Dealer.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    locked = Dealer.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk")
     if only_stale:
         locked = locked.exclude(DealerBalance.holds_on(on))
     ids = list(locked.values_list("pk", flat=True))
