@@ -15,13 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, F, Func, Q, Sum, Value
+from django.db.models import Count, Expression, F, Func, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from receivables.models import (
     AGING_BUCKETS,
     CENT,
     ZERO,
+    Dealer,
     DealerQuerySet,
     Order,
     OrderQuerySet,
@@ -61,19 +62,36 @@ def _orders(dealers: DealerQuerySet | None) -> OrderQuerySet:
     return orders if dealers is None else orders.of_dealers(dealers)
 
 
-def open_by_currency(orders: OrderQuerySet, on: dt.date) -> dict[str, Decimal]:
+DEALER_CURRENCY = F("dealer__currency")
+CurrencyKey = F | Expression
+
+
+def currency_of_orders(dealers: DealerQuerySet | None) -> CurrencyKey:
+    """What to group the orders of `dealers` (every dealer when None) by for sums per
+    currency: their dealer's currency, or that currency as a constant when the dealers
+    all share one (most books), so that the sums read no dealer at all."""
+    found = (Dealer.objects.all() if dealers is None else dealers).order_by()
+    currencies = list(found.values_list("currency", flat=True).distinct()[:2])
+    if len(currencies) == 1:
+        return Value(currencies[0], output_field=models.CharField())
+    return DEALER_CURRENCY
+
+
+def open_by_currency(
+    orders: OrderQuerySet, on: dt.date, currency: CurrencyKey = DEALER_CURRENCY
+) -> dict[str, Decimal]:
     """Open amount of these orders at the end of `on` per currency of their dealers."""
-    return _by_currency(orders.open_at(on), "open_amount")
+    return _by_currency(orders.open_at(on), "open_amount", currency)
 
 
 def closing_by_currency(
-    orders: OrderQuerySet, on: dt.date
+    orders: OrderQuerySet, on: dt.date, currency: CurrencyKey = DEALER_CURRENCY
 ) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     """(open amount, its part not yet past due) of these orders at the end of `on`, per
     currency of their dealers, in one query over what is open on the day."""
     rows = (
         orders.open_at(on)
-        .values(currency=F("dealer__currency"))
+        .values(currency=currency)
         .annotate(
             closing=money_sum("open_amount"),
             current=money_sum("open_amount", filter=Q(due_on__gte=on)),
@@ -88,9 +106,11 @@ def closing_by_currency(
     return closing, current
 
 
-def _by_currency(orders: OrderQuerySet, amount: str) -> dict[str, Decimal]:
+def _by_currency(
+    orders: OrderQuerySet, amount: str, currency: CurrencyKey = DEALER_CURRENCY
+) -> dict[str, Decimal]:
     rows = (
-        orders.values(currency=F("dealer__currency"))
+        orders.values(currency=currency)
         .annotate(total=money_sum(amount))
         .order_by()
         .values_list("currency", "total")
@@ -167,11 +187,14 @@ def kpi_report(
         raise ValueError("The period ends before it starts.")
     orders = _orders(dealers)
     if currency is not None:
+        dealers = (Dealer.objects.all() if dealers is None else dealers).filter(currency=currency)
         orders = orders.filter(dealer__currency=currency)
-    closing_amounts, closing_current_amounts = closing_by_currency(orders, end)
+    grouped_by = currency_of_orders(dealers)
+    closing_amounts, closing_current_amounts = closing_by_currency(orders, end, grouped_by)
+    ordered_in_period = orders.filter(ordered_on__gte=start, ordered_on__lte=end)
     sums = {
-        "sales": _by_currency(orders.filter(ordered_on__gte=start, ordered_on__lte=end), "amount"),
-        "opening": open_by_currency(orders, start - dt.timedelta(days=1)),
+        "sales": _by_currency(ordered_in_period, "amount", grouped_by),
+        "opening": open_by_currency(orders, start - dt.timedelta(days=1), grouped_by),
         "closing": closing_amounts,
         "closing_current": closing_current_amounts,
     }
