@@ -16,7 +16,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from dunning.api import collection_router, dealers_router, kpi_router
+from dunning.api import collection_router, dealers_router, kpi_router, letters_router
 from dunning.services.errors import WorkflowConflict
 from receivables.api import ledger_router, reports_router
 from receivables.models import ApiToken
@@ -153,3 +153,4 @@ api.add_router("/", collection_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/reports/", kpi_router)
 api.add_router("/", rates_router)
+api.add_router("/", letters_router)

@@ -116,6 +116,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from here after collectstatic
+# The letterhead of every letter (dunning/printing.py), and the paper it is laid out on.
+COMPANY_NAME = env.str("COMPANY_NAME", default="Feed Mill Receivables")
+COMPANY_ADDRESS = env.str("COMPANY_ADDRESS", default="Mühlenweg 1\n26121 Oldenburg\nGermany")
+COMPANY_SIGNATORY = env.str("COMPANY_SIGNATORY", default="Accounts Receivable")
+LETTER_PAPER = env.str("LETTER_PAPER", default="A4")  # or "letter" (US Letter)
+
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {

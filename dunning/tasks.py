@@ -53,3 +53,29 @@ def sweep_batch(self: Any, business_date_iso: str, number: int, batch_size: int)
         worker=self.request.hostname or "",
     )
     return result.as_dict()
+
+
+RENDER_RETRIES = 3
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=120,
+    max_retries=RENDER_RETRIES,
+)
+def render_letter(self: Any, letter_id: int) -> str:
+    """Render and store one letter (`dunning.printing.store_pdf`); safe to run twice.
+    A failure is retried with a growing pause; after the last retry the letter shows as
+    failed, with the reason, and the sweep's other work stands."""
+    from dunning import printing
+
+    try:
+        return printing.store_pdf(letter_id).sha256
+    except Exception as exc:
+        if self.request.retries >= RENDER_RETRIES:
+            printing.mark_failed(letter_id, f"{type(exc).__name__}: {exc}")
+            raise
+        raise self.retry(exc=exc, countdown=10 * 2**self.request.retries) from exc

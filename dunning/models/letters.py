@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from simple_history.models import HistoricalRecords
 
 from receivables.models import ZERO, Dealer, Order
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+
+class LetterQuerySet(models.QuerySet["Letter"]):
+    def visible_to(self, user: User | AnonymousUser) -> LetterQuerySet:
+        """The letters of the dealers this user sees (finance, managers and auditors all;
+        a collector their own dealers'; an agency those placed with it)."""
+        return self.filter(dealer__in=Dealer.objects.visible_to(user))
+
 
 class Letter(models.Model):
-    """A letter due to a dealer. The sweep records it; rendering to PDF fills `pdf` and
+    """A letter due to a dealer. The sweep records it; rendering to PDF
+    (`dunning.printing`, in a Celery task after the sweep's commit) fills `pdf` and
     `sha256` once, so every download is the same bytes."""
+
+    class Status(models.TextChoices):
+        RENDERING = "rendering", "Rendering"
+        READY = "ready", "Ready to print"
+        POSTED = "posted", "Posted"
+        FAILED = "failed", "Rendering failed"
 
     class Kind(models.TextChoices):
         REMINDER = "reminder", "Reminder"
@@ -33,8 +52,15 @@ class Letter(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     pdf = models.FileField(upload_to="letters/%Y/%m/", blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    language = models.CharField(max_length=10, blank=True, help_text="Written in; the dealer's")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RENDERING)
+    failure = models.TextField(blank=True, help_text="Why the last rendering failed")
+    posted_on = models.DateField(null=True, blank=True)
+    tracking_number = models.CharField(max_length=60, blank=True)
+    receipt_on = models.DateField(null=True, blank=True, help_text="Return receipt's date")
 
     history = HistoricalRecords()
+    objects = LetterQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

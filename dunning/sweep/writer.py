@@ -78,10 +78,11 @@ def write_decisions(decisions: Decisions, *, today: dt.date) -> Counter[str]:
         counts.update("escalations_proposed" for _ in made.escalations)
         new_alerts += made.alerts
     if decisions.letters.letters:
-        bulk_create_with_history(
+        issued = bulk_create_with_history(
             decisions.letters.letters, Letter, default_change_reason="issued by the daily sweep"
         )
         counts.update(f"letters_{x.kind}_{x.level}" for x in decisions.letters.letters)
+        _render_after_commit(issued)
     if decisions.interest.charges:
         _write_interest(decisions.interest)
         counts.update("interest_charges" for _ in decisions.interest.charges)
@@ -157,3 +158,13 @@ def _mail_managers_after_commit(alerts: list[Alert]) -> None:
     subject = f"[Receivables Desk] Daily sweep: {len(alerts)} new alert(s)"
     body = "\n\n".join(f"{alert.get_kind_display()}: {alert.message}" for alert in alerts)
     mail_managers_after_commit(subject, body)
+
+
+def _render_after_commit(letters: list[Letter]) -> None:
+    """Each new letter is rendered to PDF by a Celery task once the sweep's transaction
+    has committed: a rendering that fails is retried and never undoes the sweep."""
+    from dunning.tasks import render_letter
+
+    for letter in letters:
+        if letter.pk is not None:
+            render_letter.delay_on_commit(letter.pk)

@@ -1,0 +1,117 @@
+"""Letters to PDF: rendered once, stored with their sha256, downloaded byte for byte.
+
+`render_pdf` lays a letter out from `templates/letters/<kind>.html` (each extends
+`templates/letters/base.html`) with WeasyPrint; `store_pdf` renders a letter that has no
+PDF yet and stores it under MEDIA_ROOT; the Celery task `dunning.tasks.render_letter`
+calls it after the sweep's commit, with retries, and `mark_failed` records why the last
+retry failed. WeasyPrint fetches nothing from the network (`local_only_fetcher`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from dunning.models import Letter
+from receivables.models import ZERO, Order
+
+TEMPLATES = {
+    Letter.Kind.REMINDER: "letters/reminder.html",
+    Letter.Kind.FINAL_DEMAND: "letters/final_demand.html",
+    Letter.Kind.INTEREST_NOTICE: "letters/interest_notice.html",
+}
+
+
+class RefusedFetch(ValueError):
+    """A letter asked WeasyPrint for something that is not one of our static files."""
+
+
+def local_only_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that serves `/static/...` from the project's static files
+    on disk and refuses everything else, so that rendering never waits on, or leaks to,
+    the network."""
+    from weasyprint.urls import URLFetcher
+
+    class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            for prefix in ("file:///static/", "/static/", "static/"):
+                if url.startswith(prefix):
+                    found = finders.find(url.removeprefix(prefix))
+                    if isinstance(found, str):
+                        return super().fetch(Path(found).as_uri(), headers)
+            raise RefusedFetch(f"letters fetch nothing from outside the project: {url}")
+
+    return LocalOnlyFetcher(allowed_protocols=["file"])
+
+
+def letter_context(letter: Letter) -> dict[str, Any]:
+    """What the letter says: the dealer, the items overdue on the day it was issued and
+    their total, with the letterhead."""
+    overdue = list(
+        Order.objects.filter(dealer=letter.dealer_id)
+        .open_at(letter.issued_on)
+        .filter(due_on__lt=letter.issued_on)
+        .order_by("due_on", "number")
+    )
+    for order in overdue:
+        order.days_late = order.days_past_due(letter.issued_on)  # type: ignore[attr-defined]
+    return {
+        "letter": letter,
+        "dealer": letter.dealer,
+        "items": overdue,
+        "total": sum((order.open_amount for order in overdue), ZERO),  # type: ignore[attr-defined]
+        "company": {
+            "name": settings.COMPANY_NAME,
+            "address": settings.COMPANY_ADDRESS.splitlines(),
+            "signatory": settings.COMPANY_SIGNATORY,
+        },
+        "paper": "letter" if settings.LETTER_PAPER.lower() == "letter" else "A4",
+    }
+
+
+def render_pdf(letter: Letter) -> bytes:
+    """The letter as PDF bytes (not stored)."""
+    from weasyprint import HTML
+
+    template = TEMPLATES.get(Letter.Kind(letter.kind))
+    if template is None:
+        raise ValueError(f"No layout for {letter.get_kind_display().lower()} letters yet.")
+    html = render_to_string(template, letter_context(letter))
+    pdf: bytes = HTML(string=html, url_fetcher=local_only_fetcher(), base_url="/").write_pdf()
+    return pdf
+
+
+def store_pdf(letter_id: int) -> Letter:
+    """Render the letter once and store it with its sha256; a letter already stored is
+    left as it is (a task delivered twice renders nothing more)."""
+    letter = Letter.objects.select_related("dealer").get(pk=letter_id)
+    if letter.sha256:
+        return letter
+    pdf = render_pdf(letter)
+    with transaction.atomic():
+        letter = Letter.objects.select_for_update().select_related("dealer").get(pk=letter_id)
+        if letter.sha256:  # another worker stored it meanwhile
+            return letter
+        name = f"{letter.issued_on:%Y%m%d}-{letter.dealer.code}-{letter.kind}-{letter.pk}.pdf"
+        letter.pdf.save(name, ContentFile(pdf), save=False)
+        letter.sha256 = hashlib.sha256(pdf).hexdigest()
+        letter.status = Letter.Status.READY
+        letter.failure = ""
+        letter.language = letter.language or letter.dealer.language
+        letter._change_reason = "rendered"  # type: ignore[attr-defined]
+        letter.save(update_fields=["pdf", "sha256", "status", "failure", "language"])
+    return letter
+
+
+def mark_failed(letter_id: int, reason: str) -> None:
+    """Record that rendering gave up, and why (after the task's last retry)."""
+    Letter.objects.filter(pk=letter_id, sha256="").update(
+        status=Letter.Status.FAILED, failure=reason[:2000]
+    )

@@ -1,0 +1,173 @@
+"""Letters rendered to PDF once, stored with their sha256 and downloaded byte for byte
+(docs/API.md "Letters"); rendering runs in a Celery task after the sweep's commit and a
+failure is retried, then shown as failed without touching the rest of the sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+from decimal import Decimal
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.test import Client
+from pypdf import PdfReader
+
+from dunning import printing
+from dunning.models import Letter
+from dunning.sweep.runner import run_sweep
+from dunning.tasks import render_letter
+from receivables.models import ApiToken
+from tests.collection_helpers import TODAY, overdue_dealer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Any) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def letter_for(dealer: Any, kind: str = Letter.Kind.REMINDER, level: int = 1, **fields: Any):
+    return Letter.objects.create(
+        dealer=dealer,
+        kind=kind,
+        level=level,
+        issued_on=TODAY,
+        cycle_started_on=TODAY,
+        amount=Decimal("1234.50"),
+        **fields,
+    )
+
+
+def api_as(user: Any) -> Client:
+    _token, raw = ApiToken.issue(user)
+    return Client(headers={"authorization": f"Bearer {raw}"})
+
+
+def test_a_reminder_names_the_dealer_the_items_and_the_total(collector: Any) -> None:
+    dealer = overdue_dealer(code="R1", name="Hof Meyer Futtermittel", days=20, collector=collector)
+    letter = letter_for(dealer)
+
+    stored = printing.store_pdf(letter.pk)
+
+    assert stored.status == Letter.Status.READY
+    text = text_of(stored.pdf.read())
+    assert "Hof Meyer Futtermittel" in text
+    assert "Payment reminder" in text
+    assert "R1" in text
+    assert "Page 1 of 1" in text
+    order = dealer.orders.get()
+    assert order.number in text
+    assert f"{order.amount:,.2f}" in text
+
+
+def test_a_final_demand_names_its_deadline_and_interest_rate(collector: Any) -> None:
+    dealer = overdue_dealer(code="R2", days=70, collector=collector)
+    letter = letter_for(
+        dealer,
+        kind=Letter.Kind.FINAL_DEMAND,
+        level=3,
+        deadline=dt.date(2026, 3, 16),
+        interest_rate_percent=Decimal("9.00"),
+    )
+
+    text = text_of(printing.store_pdf(letter.pk).pdf.read())
+
+    assert "Final demand" in text
+    assert "16 March 2026" in text
+    assert "9.00% a year" in text
+
+
+def test_a_letter_is_rendered_once_and_downloaded_byte_for_byte(collector: Any) -> None:
+    dealer = overdue_dealer(code="R3", days=20, collector=collector)
+    letter = letter_for(dealer)
+    stored = printing.store_pdf(letter.pk)
+
+    with mock.patch.object(printing, "render_pdf") as render:
+        again = printing.store_pdf(letter.pk)
+    render.assert_not_called()
+    assert again.sha256 == stored.sha256
+
+    client = api_as(collector)
+    downloads = [client.get(f"/api/v1/letters/{letter.pk}/pdf") for _ in range(2)]
+    bodies = [b"".join(response.streaming_content) for response in downloads]
+    assert {response.status_code for response in downloads} == {200}
+    assert downloads[0]["Content-Type"] == "application/pdf"
+    assert bodies[0] == bodies[1]
+    assert hashlib.sha256(bodies[0]).hexdigest() == stored.sha256
+
+
+def test_the_list_shows_only_the_letters_of_the_users_dealers(
+    collector: Any, other_collector: Any, manager: Any
+) -> None:
+    mine = letter_for(overdue_dealer(code="MINE", days=20, collector=collector))
+    theirs = letter_for(overdue_dealer(code="THEIRS", days=20, collector=other_collector))
+    printing.store_pdf(mine.pk)
+
+    answer = api_as(collector).get("/api/v1/letters").json()
+    everyone = api_as(manager).get("/api/v1/letters?kind=reminder").json()
+
+    assert [row["dealer"] for row in answer] == ["MINE"]
+    assert answer[0]["status"] == "ready"
+    assert answer[0]["pdf_url"] == f"/api/v1/letters/{mine.pk}/pdf"
+    assert answer[0]["sha256"] == Letter.objects.get(pk=mine.pk).sha256
+    assert {row["dealer"] for row in everyone} == {"MINE", "THEIRS"}
+    not_rendered = next(row for row in everyone if row["dealer"] == "THEIRS")
+    assert (not_rendered["status"], not_rendered["pdf_url"]) == ("rendering", None)
+    client = api_as(collector)
+    assert client.get(f"/api/v1/letters/{theirs.pk}/pdf").status_code == 404
+    assert client.get("/api/v1/letters?status=posted").json() == []
+
+
+def test_a_letter_not_rendered_yet_has_no_pdf_to_download(manager: Any) -> None:
+    letter = letter_for(overdue_dealer(code="R4", days=20))
+
+    response = api_as(manager).get(f"/api/v1/letters/{letter.pk}/pdf")
+
+    assert response.status_code == 404
+    assert "not rendered yet" in response.content.decode()
+
+
+def test_a_failing_render_is_retried_then_shown_as_failed(collector: Any) -> None:
+    letter = letter_for(overdue_dealer(code="R5", days=20, collector=collector))
+
+    with mock.patch.object(printing, "render_pdf", side_effect=RuntimeError("no fonts")) as render:
+        result = render_letter.apply(args=[letter.pk])
+
+    assert result.failed()
+    assert render.call_count == 4  # the first try and three retries
+    letter.refresh_from_db()
+    assert letter.status == Letter.Status.FAILED
+    assert "no fonts" in letter.failure
+    assert not letter.sha256
+
+
+def test_network_fetches_are_refused() -> None:
+    with pytest.raises(printing.RefusedFetch):
+        printing.local_only_fetcher().fetch("https://example.com/logo.png")
+    with pytest.raises(printing.RefusedFetch):
+        printing.local_only_fetcher().fetch("file:///etc/passwd")
+
+
+def test_the_sweep_queues_each_new_letter_for_rendering_after_its_commit(
+    collector: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    overdue_dealer(code="S1", days=20, collector=collector)
+    overdue_dealer(code="S2", days=25, collector=collector)
+
+    with mock.patch.object(render_letter, "delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            run_sweep(today=TODAY)
+        with django_capture_on_commit_callbacks(execute=True):
+            run_sweep(today=TODAY)  # the same morning again: no letter twice
+
+    issued = list(Letter.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(issued) == 2
+    assert sorted(call.args[0] for call in delay.call_args_list) == issued
