@@ -48,7 +48,8 @@ WORKFLOW_PERMISSIONS: dict[Role, list[str]] = {
         "dunning.decide_escalation",
         "dunning.override_credit_hold",
     ],
-    Role.FINANCE: [*_perms(_WORKFLOW, ["view"]), "dunning.add_letter"],
+    # Finance runs the print room: it issues letters and records their posting.
+    Role.FINANCE: [*_perms(_WORKFLOW, ["view"]), "dunning.add_letter", "dunning.change_letter"],
     Role.AUDITOR: _perms(_WORKFLOW, ["view"]),
     Role.COLLECTOR: [
         *_perms(_FIELD_WORK, ["view"]),

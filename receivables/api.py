@@ -161,6 +161,8 @@ def dealer_ledger_answer(dealer: Dealer) -> dict[str, Any]:
         "currency": dealer.currency,
         "language": dealer.language,
         "address": dealer.address,
+        "postal_code": dealer.postal_code,
+        "city": dealer.city,
         "phone": dealer.phone,
         "region": dealer.region,
         "payment_terms_days": dealer.payment_terms_days,

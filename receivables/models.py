@@ -228,7 +228,9 @@ class Dealer(models.Model):
     time_zone = models.CharField(
         max_length=50, blank=True, help_text="IANA zone; empty means the country's main zone"
     )
-    address = models.TextField(blank=True)
+    address = models.TextField(blank=True, help_text="Street lines; postal code and city apart")
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     payment_terms_days = models.PositiveIntegerField(default=30)
     credit_limit = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)

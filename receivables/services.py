@@ -105,6 +105,8 @@ def upsert_dealer(
     country: str,
     currency: str,
     address: str | Keep = KEEP,
+    postal_code: str | Keep = KEEP,
+    city: str | Keep = KEEP,
     language: str | Keep = KEEP,
     phone: str | Keep = KEEP,
     region: str | Keep = KEEP,
@@ -131,6 +133,8 @@ def upsert_dealer(
             errors[field] = as_sentence(problem)
     optional = {
         "address": address,
+        "postal_code": postal_code,
+        "city": city,
         "language": language,
         "phone": phone,
         "region": region,

@@ -291,6 +291,8 @@ def test_put_dealer_creates_and_answers_the_dealer(finance: Any, collector: Any)
         "currency": "EUR",
         "language": "de",
         "address": "Feldweg 3",
+        "postal_code": "",
+        "city": "",
         "phone": "+49 40 123",
         "region": "North",
         "payment_terms_days": 45,

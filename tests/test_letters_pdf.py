@@ -171,3 +171,141 @@ def test_the_sweep_queues_each_new_letter_for_rendering_after_its_commit(
     issued = list(Letter.objects.order_by("pk").values_list("pk", flat=True))
     assert len(issued) == 2
     assert sorted(call.args[0] for call in delay.call_args_list) == issued
+
+
+def test_the_print_run_holds_the_days_ready_letters_in_postal_order(
+    collector: Any, finance: Any
+) -> None:
+    made = {}
+    for code, country, postal_code, name in [
+        ("P1", "DE", "80331", "Zeller Agrar"),
+        ("P2", "AT", "4020", "Aigner Futter"),
+        ("P3", "DE", "26121", "Brunner Hof"),
+    ]:
+        dealer = overdue_dealer(
+            code=code, country=country, postal_code=postal_code, name=name, collector=collector
+        )
+        made[code] = printing.store_pdf(letter_for(dealer).pk)
+    posted = letter_for(overdue_dealer(code="P4", collector=collector), level=2)
+    printing.store_pdf(posted.pk)
+    letter_for(overdue_dealer(code="P5", collector=collector))  # still rendering
+    client = api_as(finance)
+    assert (
+        client.post(
+            f"/api/v1/letters/{posted.pk}/posting",
+            {"posted_on": str(TODAY)},
+            content_type="application/json",
+        ).status_code
+        == 200
+    )
+
+    response = client.get(f"/api/v1/letters/print-run.pdf?issued_on={TODAY}")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["X-Letters"] == "3"
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages]
+    firsts = [next(code for code in made if code in text) for text in pages]
+    assert firsts == ["P2", "P3", "P1"]  # AT 4020, DE 26121, DE 80331
+    assert "26121" in pages[1]
+    empty = client.get("/api/v1/letters/print-run.pdf?issued_on=2026-01-01")
+    assert empty.status_code == 404
+
+
+def test_posting_and_the_return_receipt_are_recorded(finance: Any, collector: Any) -> None:
+    letter = printing.store_pdf(letter_for(overdue_dealer(code="Q1", collector=collector)).pk)
+    client = api_as(finance)
+
+    early = client.post(
+        f"/api/v1/letters/{letter.pk}/receipt",
+        {"received_on": str(TODAY)},
+        content_type="application/json",
+    )
+    posted = client.post(
+        f"/api/v1/letters/{letter.pk}/posting",
+        {"posted_on": str(TODAY), "tracking_number": "RR123456789DE"},
+        content_type="application/json",
+    )
+    backwards = client.post(
+        f"/api/v1/letters/{letter.pk}/receipt",
+        {"received_on": str(TODAY - dt.timedelta(days=1))},
+        content_type="application/json",
+    )
+    received = client.post(
+        f"/api/v1/letters/{letter.pk}/receipt",
+        {"received_on": str(TODAY + dt.timedelta(days=3))},
+        content_type="application/json",
+    )
+
+    assert early.status_code == 409
+    assert backwards.status_code == 400
+    assert (posted.status_code, received.status_code) == (200, 200)
+    answer = received.json()
+    assert answer["status"] == "posted"
+    assert answer["posted_on"] == str(TODAY)
+    assert answer["tracking_number"] == "RR123456789DE"
+    assert answer["receipt_on"] == str(TODAY + dt.timedelta(days=3))
+    history = Letter.history.filter(id=letter.pk).order_by("history_id")
+    assert [h.history_change_reason for h in history][-2:] == ["posted", "return receipt"]
+
+
+def test_a_letter_still_rendering_cannot_be_posted_and_a_collector_cannot_post(
+    finance: Any, collector: Any
+) -> None:
+    letter = letter_for(overdue_dealer(code="Q2", collector=collector))
+    body = {"posted_on": str(TODAY)}
+
+    refused = api_as(finance).post(
+        f"/api/v1/letters/{letter.pk}/posting", body, content_type="application/json"
+    )
+    forbidden = api_as(collector).post(
+        f"/api/v1/letters/{letter.pk}/posting", body, content_type="application/json"
+    )
+
+    assert refused.status_code == 409
+    assert "rendering" in refused.content.decode()
+    assert forbidden.status_code == 403
+    assert Letter.objects.get(pk=letter.pk).posted_on is None
+
+
+def test_the_dealers_postal_code_and_city_are_kept_and_printed(manager: Any) -> None:
+    client = api_as(manager)
+    response = client.put(
+        "/api/v1/dealers/PC1",
+        {
+            "name": "Hof Lange",
+            "country": "DE",
+            "currency": "EUR",
+            "address": "Dorfstraße 4",
+            "postal_code": "26121",
+            "city": "Oldenburg",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 200
+    assert (response.json()["postal_code"], response.json()["city"]) == ("26121", "Oldenburg")
+    dealer = overdue_dealer(code="PC2", postal_code="26121", city="Oldenburg", address="Weg 1")
+
+    text = text_of(printing.store_pdf(letter_for(dealer).pk).pdf.read())
+
+    assert "26121 Oldenburg" in text
+    assert "Weg 1" in text
+
+
+def test_the_importer_reads_postal_code_and_city(tmp_path: Any, collector: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from receivables.models import Dealer
+
+    dealers = tmp_path / "dealers.csv"
+    dealers.write_text(
+        "code,name,country,currency,address,postal_code,city\n"
+        "IM1,Hof Lange,DE,EUR,Dorfstraße 4,26121,Oldenburg\n",
+        encoding="utf-8",
+    )
+    call_command("import_ledger", "--dealers", str(dealers), stdout=StringIO(), stderr=StringIO())
+
+    dealer = Dealer.objects.get(code="IM1")
+    assert (dealer.postal_code, dealer.city) == ("26121", "Oldenburg")

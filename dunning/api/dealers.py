@@ -43,6 +43,8 @@ class DealerIn(Schema):
     country: Annotated[PlainText, Field(description="ISO 3166 alpha-2, e.g. DE")]
     currency: Annotated[PlainText, Field(description="ISO 4217, e.g. EUR")]
     address: Annotated[PlainText, Field(max_length=2000)] = ""
+    postal_code: Annotated[PlainText, Field(max_length=20)] = ""
+    city: Annotated[PlainText, Field(max_length=100)] = ""
     language: Annotated[PlainText, Field(max_length=10)] = "en"
     phone: Annotated[PlainText, Field(max_length=40)] = ""
     region: Annotated[PlainText, Field(max_length=100)] = ""
@@ -58,6 +60,8 @@ class DealerOut(Schema):
     currency: str
     language: str
     address: str
+    postal_code: str
+    city: str
     phone: str
     region: str
     payment_terms_days: int

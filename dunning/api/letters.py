@@ -4,15 +4,17 @@ fields, and the stored PDF, the same bytes on every download."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import codes_4xx
 
 from dunning.models import Letter
-from receivables.api_types import Day, Errors, money_or_none, require
+from dunning.services.letters import mark_posted, print_run_pdf, record_receipt
+from receivables.api_types import Day, Errors, PlainText, money_or_none, require
+from receivables.dates import business_today
 
 letters_router = Router(tags=["letters"])
 
@@ -68,13 +70,71 @@ def list_letters(request: HttpRequest, query: Query[LetterQuery]) -> list[dict[s
     ]
 
 
+class PrintRunQuery(Schema):
+    issued_on: Day | None = Field(None, description="Business date; default today")
+
+
+class PostingIn(Schema):
+    posted_on: Day
+    tracking_number: Annotated[PlainText, Field(max_length=60)] = ""
+
+
+class ReceiptIn(Schema):
+    received_on: Day
+
+
+@letters_router.get("/letters/print-run.pdf", response={codes_4xx: Errors})
+def print_run(request: HttpRequest, query: Query[PrintRunQuery]) -> HttpResponse:
+    """Every ready, not yet posted letter of the business date in one PDF, in postal
+    order (country, postal code, dealer name); 404 when there is none."""
+    require(request, "dunning.view_letter")
+    issued_on = query.issued_on or business_today()
+    pdf, count = print_run_pdf(Letter.objects.visible_to(request.user), issued_on=issued_on)
+    if not count:
+        raise Http404(f"No letter of {issued_on} is ready to print.")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="print-run-{issued_on}.pdf"'
+    response["X-Letters"] = str(count)
+    return response
+
+
+@letters_router.post("/letters/{letter_id}/posting", response={200: LetterOut, codes_4xx: Errors})
+def post_letter(request: HttpRequest, letter_id: int, payload: PostingIn) -> dict[str, Any]:
+    """Mark the letter posted on a day, with its tracked-mail number; 409 when it has no
+    PDF yet."""
+    require(request, "dunning.change_letter")
+    _visible(request, letter_id)
+    mark_posted(
+        letter_id=letter_id,
+        posted_on=payload.posted_on,
+        tracking_number=payload.tracking_number,
+        by=request.user,
+    )
+    return _answer(_visible(request, letter_id))
+
+
+@letters_router.post("/letters/{letter_id}/receipt", response={200: LetterOut, codes_4xx: Errors})
+def letter_receipt(request: HttpRequest, letter_id: int, payload: ReceiptIn) -> dict[str, Any]:
+    """Record the return receipt's date of a posted letter; 409 before it is posted."""
+    require(request, "dunning.change_letter")
+    _visible(request, letter_id)
+    record_receipt(letter_id=letter_id, received_on=payload.received_on, by=request.user)
+    return _answer(_visible(request, letter_id))
+
+
+def _visible(request: HttpRequest, letter_id: int) -> Letter:
+    letter = Letter.objects.visible_to(request.user).select_related("dealer").filter(pk=letter_id)
+    found = letter.first()
+    if found is None:
+        raise Http404(f"No letter #{letter_id}.")
+    return found
+
+
 @letters_router.get("/letters/{letter_id}/pdf", response={codes_4xx: Errors})
 def letter_pdf(request: HttpRequest, letter_id: int) -> FileResponse:
     """The stored PDF; 404 for a letter out of sight or not rendered yet."""
     require(request, "dunning.view_letter")
-    letter = Letter.objects.visible_to(request.user).filter(pk=letter_id).first()
-    if letter is None:
-        raise Http404(f"No letter #{letter_id}.")
+    letter = _visible(request, letter_id)
     if not letter.sha256:
         raise Http404(f"Letter #{letter_id} is not rendered yet ({letter.get_status_display()}).")
     return FileResponse(

@@ -49,6 +49,8 @@ SPECS = {
         required=("code", "name", "country", "currency"),
         optional=(
             "address",
+            "postal_code",
+            "city",
             "language",
             "credit_limit",
             "payment_terms_days",
@@ -329,7 +331,14 @@ def clean_dealer(row: Row) -> Record:
         "country": row.code("country", country_problem),
         "currency": row.code("currency", currency_problem),
     }
-    for column, max_length in (("address", 10_000), ("region", 100), ("phone", 40)):
+    text_columns = (
+        ("address", 10_000),
+        ("postal_code", 20),
+        ("city", 100),
+        ("region", 100),
+        ("phone", 40),
+    )
+    for column, max_length in text_columns:
         if row.has(column):
             fields[column] = row.text(column, max_length=max_length)
     if row.has("language"):
