@@ -98,14 +98,15 @@ def dealers_in_every_situation(n: int, today: dt.date) -> Counter[str]:
     for i in range(n):
         kind = i % 4
         if kind == 0:
-            # No account yet, 61 days late: opened, reminder, soft, final demand, proposal.
+            # No account yet, 61 days late: opened, reminder, soft, the first reminder (levels
+            # go up one at a time), proposal.
             overdue_dealer(today=today, days=61, collector=collector)
             expected.update(
                 (
                     "accounts_opened",
                     "moved_to_reminder",
                     "moved_to_soft",
-                    "letters_final_demand_3",
+                    "letters_reminder_1",
                     "escalations_proposed",
                     "alerts_escalation",
                 )
@@ -156,7 +157,7 @@ def dealers_in_every_situation(n: int, today: dt.date) -> Counter[str]:
             overdue_dealer(today=today, days=3 * 365 - 60, stage=Stage.SOFT, cycle_started_on=today)
             expected.update(
                 (
-                    "letters_final_demand_3",
+                    "letters_reminder_1",
                     "escalations_proposed",
                     "alerts_escalation",
                     "alerts_limitation",

@@ -376,7 +376,14 @@ def test_letters_go_to_the_stages_that_get_letters_once_per_episode(django_asser
     }
     accounts = {d: acc for d, (acc, _) in cases.items()}
     facts = {d: f for d, (_, f) in cases.items()}
-    sent = {3: [Letter(dealer_id=3, kind=Letter.Kind.REMINDER, level=2)]}
+    sent = {
+        # Levels go up one at a time, at least 14 days apart: 1 and 2 went to dealer 1.
+        1: [
+            Letter(dealer_id=1, kind=Letter.Kind.REMINDER, level=1, issued_on=TODAY - 34 * DAY),
+            Letter(dealer_id=1, kind=Letter.Kind.REMINDER, level=2, issued_on=TODAY - 20 * DAY),
+        ],
+        3: [Letter(dealer_id=3, kind=Letter.Kind.REMINDER, level=2, issued_on=TODAY - 2 * DAY)],
+    }
 
     with django_assert_num_queries(0):
         decisions = issue_letters(accounts, facts, sent, today=TODAY, policy=policy)

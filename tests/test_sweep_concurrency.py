@@ -84,7 +84,7 @@ def test_two_sweeps_of_the_same_day_at_once_do_each_batch_once():
         v for k, v in expected.items() if k.startswith("moved_to_")
     )
     assert Escalation.objects.count() == expected["escalations_proposed"]
-    assert Letter.objects.filter(issued_on=TODAY).count() == expected["letters_final_demand_3"]
+    assert Letter.objects.filter(issued_on=TODAY).count() == expected["letters_reminder_1"]
     assert InterestCharge.objects.count() == expected["interest_charges"]
     assert Task.objects.count() == expected["tasks_call"] + expected["tasks_review"]
     assert Alert.objects.count() == expected["alerts_escalation"] + expected["alerts_limitation"]

@@ -60,17 +60,59 @@ def letters_of(dealer) -> list[tuple[str, int, dt.date]]:
         (6, []),
         (7, [(Letter.Kind.REMINDER, 1)]),
         (20, [(Letter.Kind.REMINDER, 1)]),
-        (21, [(Letter.Kind.REMINDER, 2)]),
-        (44, [(Letter.Kind.REMINDER, 2)]),
-        (45, [(Letter.Kind.FINAL_DEMAND, 3)]),
+        # However late the dealer is when first seen, the first letter is the first reminder.
+        (21, [(Letter.Kind.REMINDER, 1)]),
+        (45, [(Letter.Kind.REMINDER, 1)]),
+        (120, [(Letter.Kind.REMINDER, 1)]),
     ],
 )
-def test_the_letter_due_follows_the_age_of_the_oldest_overdue_order(days, expected):
+def test_the_first_letter_of_an_episode_is_the_first_reminder(days, expected):
     dealer = overdue_dealer(today=TODAY, days=days, stage=Stage.SOFT, cycle_started_on=TODAY)
 
     sweep()
 
     assert [(kind, level) for kind, level, _ in letters_of(dealer)] == expected
+
+
+def test_levels_go_up_one_at_a_time_at_least_the_spacing_apart():
+    """Reminder 1 at 7 days late, reminder 2 once 21 days late and 14 days after the first,
+    the final demand once 45 days late and 14 days after the second."""
+    dealer = overdue_dealer(today=TODAY, days=7, stage=Stage.REMINDER, cycle_started_on=TODAY)
+
+    for offset in range(0, 45):
+        sweep(TODAY + offset * DAY)
+
+    assert letters_of(dealer) == [
+        (Letter.Kind.REMINDER, 1, TODAY),
+        (Letter.Kind.REMINDER, 2, TODAY + 14 * DAY),
+        (Letter.Kind.FINAL_DEMAND, 3, TODAY + 38 * DAY),
+    ]
+
+
+def test_a_late_dealer_waits_the_spacing_between_letters():
+    dealer = overdue_dealer(today=TODAY, days=60, stage=Stage.SOFT, cycle_started_on=TODAY)
+
+    for offset in range(0, 29):
+        sweep(TODAY + offset * DAY)
+
+    assert letters_of(dealer) == [
+        (Letter.Kind.REMINDER, 1, TODAY),
+        (Letter.Kind.REMINDER, 2, TODAY + 14 * DAY),
+        (Letter.Kind.FINAL_DEMAND, 3, TODAY + 28 * DAY),
+    ]
+
+
+def reminded(dealer, *, today: dt.date, episode: dt.date) -> None:
+    """Reminders 1 and 2 already sent in the episode, 28 and 14 days before `today`."""
+    for level, days_before in ((1, 28), (2, 14)):
+        Letter.objects.create(
+            dealer=dealer,
+            kind=Letter.Kind.REMINDER,
+            level=level,
+            issued_on=today - days_before * DAY,
+            cycle_started_on=episode,
+            amount=Decimal("1000.00"),
+        )
 
 
 def test_a_reminder_states_the_overdue_amount_for_the_episode():
@@ -95,10 +137,11 @@ def test_the_final_demand_is_the_written_interest_notice_with_rate_and_deadline(
     dealer = overdue_dealer(
         today=TODAY, days=45, amount="8000.00", stage=Stage.SOFT, cycle_started_on=TODAY
     )
+    reminded(dealer, today=TODAY, episode=TODAY)
 
     sweep()
 
-    letter = Letter.objects.get(dealer=dealer)
+    letter = Letter.objects.get(dealer=dealer, level=3)
     assert (letter.kind, letter.level) == (Letter.Kind.FINAL_DEMAND, 3)
     assert letter.amount == Decimal("8000.00")
     assert letter.interest_rate_percent == Decimal("12.00")
@@ -108,11 +151,12 @@ def test_the_final_demand_is_the_written_interest_notice_with_rate_and_deadline(
 def test_a_notice_deadline_on_a_weekend_moves_to_the_next_business_day():
     saturday = D(2026, 3, 14)
     dealer = overdue_dealer(today=saturday, days=45, stage=Stage.SOFT, cycle_started_on=saturday)
+    reminded(dealer, today=saturday, episode=saturday)
 
     sweep(saturday)
 
     # 14 days later is Saturday 28 March.
-    assert Letter.objects.get(dealer=dealer).deadline == D(2026, 3, 30)
+    assert Letter.objects.get(dealer=dealer, level=3).deadline == D(2026, 3, 30)
 
 
 def test_each_letter_goes_once_per_episode():
@@ -124,13 +168,13 @@ def test_each_letter_goes_once_per_episode():
     assert letters_of(dealer) == [(Letter.Kind.REMINDER, 1, TODAY)]
 
 
-def test_a_dealer_first_seen_50_days_late_gets_the_final_demand_not_the_skipped_reminders():
+def test_a_dealer_first_seen_50_days_late_gets_the_first_reminder_not_the_final_demand():
     dealer = overdue_dealer(today=TODAY, days=50)
 
     sweep()
     sweep(TODAY + DAY)
 
-    assert letters_of(dealer) == [(Letter.Kind.FINAL_DEMAND, 3, TODAY)]
+    assert letters_of(dealer) == [(Letter.Kind.REMINDER, 1, TODAY)]
     assert Letter.objects.get(dealer=dealer).cycle_started_on == TODAY
 
 
@@ -174,7 +218,7 @@ def test_an_account_moved_by_hand_without_an_episode_date_gets_one():
     sweep(TODAY + DAY)
 
     assert account(dealer).cycle_started_on == TODAY
-    assert letters_of(dealer) == [(Letter.Kind.REMINDER, 2, TODAY)]
+    assert letters_of(dealer) == [(Letter.Kind.REMINDER, 1, TODAY)]
 
 
 # Interest -------------------------------------------------------------------------------

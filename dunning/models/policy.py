@@ -22,6 +22,11 @@ class CollectionPolicy(models.Model):
     final_demand_days = models.PositiveIntegerField(
         default=45, help_text="Final demand with the written interest notice"
     )
+    letter_spacing_days = models.PositiveIntegerField(
+        default=14,
+        help_text="Days at least between two letters of an overdue episode: levels go up "
+        "one at a time, never straight to the final demand",
+    )
     notice_deadline_days = models.PositiveIntegerField(
         default=14, help_text="Days the interest notice gives before interest runs"
     )

@@ -92,6 +92,25 @@ def letter_level_due(days_past_due: int, policy: CollectionPolicy) -> int:
     return 0
 
 
+def next_letter_level(
+    *,
+    days_past_due: int,
+    sent_level: int,
+    last_sent_on: dt.date | None,
+    today: dt.date,
+    policy: CollectionPolicy,
+) -> int:
+    """The letter to send today, or 0: one level above the last sent in the episode, when
+    the age of the oldest overdue order calls for it and the last letter went at least
+    `policy.letter_spacing_days` ago. A dealer first seen far overdue (an imported book)
+    gets the first reminder first, never the final demand as a first letter."""
+    if letter_level_due(days_past_due, policy) <= sent_level:
+        return 0
+    if last_sent_on is not None and (today - last_sent_on).days < policy.letter_spacing_days:
+        return 0
+    return sent_level + 1
+
+
 def letter_kind(level: int) -> str:
     return Letter.Kind.FINAL_DEMAND if level == FINAL_DEMAND_LEVEL else Letter.Kind.REMINDER
 

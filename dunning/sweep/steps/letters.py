@@ -61,9 +61,15 @@ def issue_letters(
         dealer_facts = facts[dealer_id]
         if not account.gets_letters or dealer_facts.overdue_days <= 0:
             continue
-        level = rules.letter_level_due(dealer_facts.overdue_days, policy)
-        sent = max((letter.level for letter in cycle_letters.get(dealer_id, [])), default=0)
-        if level <= sent:
+        sent = cycle_letters.get(dealer_id, [])
+        level = rules.next_letter_level(
+            days_past_due=dealer_facts.overdue_days,
+            sent_level=max((letter.level for letter in sent), default=0),
+            last_sent_on=max((letter.issued_on for letter in sent), default=None),
+            today=today,
+            policy=policy,
+        )
+        if not level:
             continue
         letter = Letter(
             dealer_id=dealer_id,
