@@ -178,7 +178,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint narrates every step of every letter at INFO; its warnings still show.
+        "weasyprint": {"level": "WARNING"},
+    },
 }
 
 # The orders' covering indexes (INCLUDE columns) serve PostgreSQL's index-only scans for
