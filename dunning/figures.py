@@ -57,7 +57,8 @@ from dunning.models import (
     RiskClass,
     Stage,
 )
-from receivables.models import Dealer, DealerQuerySet
+from receivables.dates import add_years
+from receivables.models import Dealer, DealerQuerySet, Order, Payment
 from receivables.rates import rate_expression
 from receivables.reports import DaysBetween, two_places
 
@@ -371,6 +372,52 @@ def collection_summary(dealer: Dealer, today: dt.date) -> CollectionSummary:
     )
 
 
+@dataclass(frozen=True)
+class LimitationStanding:
+    last_acknowledged_on: dt.date | None
+    limitation_on: dt.date | None
+
+
+def limitation_standing(dealer: Dealer, today: dt.date) -> LimitationStanding:
+    """The day the dealer last acknowledged the debt (a payment or a promise) and the day
+    its oldest open claim becomes time-barred, counted from its due date or that
+    acknowledgment, whichever is later ("Limitation", docs/PRACTICE.md §16), in one query;
+    None when nothing is open."""
+    from dunning.sweep.rules import limitation_clock_start  # the sweep's rule, one home
+
+    row = (
+        Dealer.objects.filter(pk=dealer.pk)
+        .annotate(
+            last_payment_on=Subquery(
+                Payment.objects.filter(dealer=OuterRef("pk"))
+                .order_by("-received_on")
+                .values("received_on")[:1]
+            ),
+            last_promise_on=Subquery(
+                Promise.objects.filter(dealer=OuterRef("pk"))
+                .order_by("-made_on")
+                .values("made_on")[:1]
+            ),
+            oldest_open_due_on=Subquery(
+                Order.objects.filter(dealer=OuterRef("pk"))
+                .open_at(today)
+                .order_by("due_on")
+                .values("due_on")[:1]
+            ),
+        )
+        .values("last_payment_on", "last_promise_on", "oldest_open_due_on")
+        .get()
+    )
+    acknowledged = [d for d in (row["last_payment_on"], row["last_promise_on"]) if d is not None]
+    last_acknowledged_on = max(acknowledged, default=None)
+    oldest = row["oldest_open_due_on"]
+    if oldest is None:
+        return LimitationStanding(last_acknowledged_on, None)
+    start = limitation_clock_start(oldest, row["last_payment_on"], row["last_promise_on"])
+    policy = CollectionPolicy.current()
+    return LimitationStanding(last_acknowledged_on, add_years(start, policy.limitation_years))
+
+
 __all__ = [
     "CollectionSummary",
     "DealerFacts",
@@ -378,6 +425,7 @@ __all__ = [
     "collection_summary",
     "credit_status",
     "facts_for",
+    "limitation_standing",
     "priority_from_row",
     "with_facts",
 ]

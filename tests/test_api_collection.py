@@ -598,3 +598,31 @@ def test_a_placement_request_names_an_existing_agency(carls_dealer: Any, collect
     assert errors_of(unknown) == {"agency": "No agency named 'Nobody Ltd'."}
     assert placed.status_code == 201
     assert (placed.json()["to_stage"], placed.json()["agency"]) == ("agency", "Southern Recovery")
+
+
+def test_the_dealer_answer_says_when_the_debt_was_last_acknowledged_and_when_it_lapses(
+    manager: Any,
+) -> None:
+    from dunning.models import CollectionPolicy
+    from receivables.allocation import reallocate_dealers
+    from tests.factories import DealerFactory, OrderFactory, PaymentFactory
+
+    dealer = DealerFactory(code="LIM1")
+    OrderFactory(
+        dealer=dealer,
+        ordered_on=dt.date(2024, 1, 2),
+        due_on=dt.date(2024, 2, 1),
+        amount=Decimal("500.00"),
+    )
+    client = api_as(manager)
+    years = CollectionPolicy.current().limitation_years
+
+    first = client.get("/api/v1/dealers/LIM1").json()
+    PaymentFactory(dealer=dealer, received_on=dt.date(2025, 6, 10), amount=Decimal("100.00"))
+    reallocate_dealers([dealer.pk])
+    after_payment = client.get("/api/v1/dealers/LIM1").json()
+
+    assert first["last_acknowledged_on"] is None
+    assert first["limitation_on"] == f"{2024 + years}-02-01"
+    assert after_payment["last_acknowledged_on"] == "2025-06-10"
+    assert after_payment["limitation_on"] == f"{2025 + years}-06-10"

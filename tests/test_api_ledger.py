@@ -304,6 +304,8 @@ def test_put_dealer_creates_and_answers_the_dealer(finance: Any, collector: Any)
         "stage": "current",
         "risk_class": "uncollected",
         "credit_hold": False,
+        "last_acknowledged_on": None,
+        "limitation_on": None,
     }
     dealer = Dealer.objects.get(code="D-0001")
     assert dealer.collector == collector

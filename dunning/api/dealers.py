@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.responses import codes_4xx
 
-from dunning.figures import collection_summary
+from dunning.figures import collection_summary, limitation_standing
 from receivables.access import get_dealer_for_user
 from receivables.api import dealer_ledger_answer
 from receivables.api_types import (
@@ -73,6 +73,12 @@ class DealerOut(Schema):
     stage: StageName
     risk_class: RiskClassName
     credit_hold: bool
+    last_acknowledged_on: dt.date | None = Field(
+        description="The dealer's last payment or promise: when the limitation clock restarted"
+    )
+    limitation_on: dt.date | None = Field(
+        description="When the oldest open claim becomes time-barred; null when nothing is open"
+    )
 
 
 class CreditStatusOut(Schema):
@@ -90,11 +96,14 @@ def _dealer(request: HttpRequest, code: str, today: dt.date) -> Dealer:
 
 def _dealer_answer(dealer: Dealer, today: dt.date) -> dict[str, Any]:
     summary = collection_summary(dealer, today)
+    limitation = limitation_standing(dealer, today)
     return {
         **dealer_ledger_answer(dealer),
         "stage": summary.stage,
         "risk_class": summary.risk_class,
         "credit_hold": summary.credit.credit_hold,
+        "last_acknowledged_on": limitation.last_acknowledged_on,
+        "limitation_on": limitation.limitation_on,
     }
 
 
