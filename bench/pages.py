@@ -340,6 +340,7 @@ def page_paths(dealer: str) -> list[tuple[str, str, bool]]:
         ("credit status API", f"/api/v1/dealers/{code}/credit-status", True),
         ("promises API", f"/api/v1/dealers/{code}/promises", True),
         ("timeline API", f"/api/v1/dealers/{code}/timeline", True),
+        ("letters API", "/api/v1/letters", True),
     ]
 
 

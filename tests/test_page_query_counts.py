@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from dunning.models import Alert, CollectionAccount, Escalation, Promise, Stage, Task
+from dunning.models import Alert, CollectionAccount, Escalation, Letter, Promise, Stage, Task
 from receivables.allocation import reallocate_dealers
 from receivables.models import Dealer, ExchangeRate, Order, Payment
 from tests.collection_helpers import NOW, TODAY
@@ -43,6 +43,7 @@ PAGES = [
     "/api/v1/reports/aging?as_of=2025-03-02",
     "/api/v1/reports/kpis?from=2025-12-01&to=2026-02-28",
     "/api/v1/rates",
+    "/api/v1/letters",
 ]
 MANAGER_ONLY = ["/alerts/", "/alerts/?show=all"]
 
@@ -122,6 +123,12 @@ def grow_book(to: int, *, collector: Any, requester: Any) -> None:
     )
     Alert.objects.bulk_create(
         [Alert(dealer=dealer, kind=Alert.Kind.ESCALATION, message="x") for dealer in dealers]
+    )
+    Letter.objects.bulk_create(
+        [
+            Letter(dealer=dealer, kind=Letter.Kind.REMINDER, level=1, issued_on=TODAY)
+            for dealer in dealers
+        ]
     )
     Escalation.objects.bulk_create(
         [
