@@ -378,6 +378,17 @@ class LimitationStanding:
     limitation_on: dt.date | None
 
 
+def with_acknowledgments(dealers: DealerQuerySet) -> DealerQuerySet:
+    """Annotate `last_payment_on` and `last_promise_on`: the dealer's acknowledgments of
+    the debt that restart the limitation clock (`dunning.sweep.rules.limitation_clock_start`)."""
+    last_payment = Payment.objects.filter(dealer=OuterRef("pk")).order_by("-received_on")
+    last_promise = Promise.objects.filter(dealer=OuterRef("pk")).order_by("-made_on")
+    return dealers.annotate(
+        last_payment_on=Subquery(last_payment.values("received_on")[:1]),
+        last_promise_on=Subquery(last_promise.values("made_on")[:1]),
+    )
+
+
 def limitation_standing(dealer: Dealer, today: dt.date) -> LimitationStanding:
     """The day the dealer last acknowledged the debt (a payment or a promise) and the day
     its oldest open claim becomes time-barred, counted from its due date or that
@@ -386,18 +397,8 @@ def limitation_standing(dealer: Dealer, today: dt.date) -> LimitationStanding:
     from dunning.sweep.rules import limitation_clock_start  # the sweep's rule, one home
 
     row = (
-        Dealer.objects.filter(pk=dealer.pk)
+        with_acknowledgments(Dealer.objects.filter(pk=dealer.pk))
         .annotate(
-            last_payment_on=Subquery(
-                Payment.objects.filter(dealer=OuterRef("pk"))
-                .order_by("-received_on")
-                .values("received_on")[:1]
-            ),
-            last_promise_on=Subquery(
-                Promise.objects.filter(dealer=OuterRef("pk"))
-                .order_by("-made_on")
-                .values("made_on")[:1]
-            ),
             oldest_open_due_on=Subquery(
                 Order.objects.filter(dealer=OuterRef("pk"))
                 .open_at(today)
@@ -427,5 +428,6 @@ __all__ = [
     "facts_for",
     "limitation_standing",
     "priority_from_row",
+    "with_acknowledgments",
     "with_facts",
 ]

@@ -56,8 +56,7 @@ def letter_context(letter: Letter) -> dict[str, Any]:
     their total, with the letterhead."""
     overdue = list(
         Order.objects.filter(dealer=letter.dealer_id)
-        .open_at(letter.issued_on)
-        .filter(due_on__lt=letter.issued_on)
+        .overdue_on(letter.issued_on)
         .order_by("due_on", "number")
     )
     for order in overdue:

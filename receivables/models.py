@@ -363,11 +363,6 @@ class OrderQuerySet(models.QuerySet["Order"]):
             return self.all()
         return self.filter(dealer__in=dealers)
 
-    def not_settled_on(self, on: dt.date) -> OrderQuerySet:
-        """Drop the orders already settled by the end of `on`, by index on `settled_on`
-        (a cut without the open amount; `open_at` is the full question)."""
-        return self.filter(Q(settled_on__isnull=True) | Q(settled_on__gt=on))
-
     def open_at(self, on: dt.date) -> OrderQuerySet:
         """Orders open at the end of `on`, annotated with `open_amount` (docs/API.md
         "Aging"), read by their kept interval, never the whole history.

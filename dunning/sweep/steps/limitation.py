@@ -6,14 +6,12 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Subquery
-
 from dunning.calendar import next_business_day_on_or_after
-from dunning.figures import DealerFacts
-from dunning.models import Alert, CollectionAccount, CollectionPolicy, Promise, Task
+from dunning.figures import DealerFacts, with_acknowledgments
+from dunning.models import Alert, CollectionAccount, CollectionPolicy, Task
 from dunning.sweep import rules
 from receivables.dates import add_years
-from receivables.models import Dealer, Payment
+from receivables.models import Dealer
 
 
 @dataclass
@@ -45,16 +43,11 @@ def warn_of_limitation(
     ]
     if not near:
         return warnings
-    last_payment = Payment.objects.filter(dealer=OuterRef("pk")).order_by("-received_on")
-    last_promise = Promise.objects.filter(dealer=OuterRef("pk")).order_by("-made_on")
     rows = (
-        Dealer.objects.filter(pk__in=near)
+        with_acknowledgments(Dealer.objects.filter(pk__in=near))
         .order_by()
-        .annotate(
-            last_payment_on=Subquery(last_payment.values("received_on")[:1]),
-            last_promise_on=Subquery(last_promise.values("made_on")[:1]),
-        )
-        .values_list("pk", "last_payment_on", "last_promise_on")
+        # django-stubs cannot see the annotations of with_acknowledgments.
+        .values_list("pk", "last_payment_on", "last_promise_on")  # type: ignore[misc]
     )
     for dealer_id, last_payment_on, last_promise_on in rows:
         dealer_facts = facts[dealer_id]
