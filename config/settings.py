@@ -99,6 +99,8 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en"
 USE_I18N = True
+LANGUAGES = [("en", "English"), ("es", "Español"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 TIME_ZONE = "UTC"
 # The zone whose calendar defines "today" and due dates (services take it explicitly).
@@ -121,6 +123,8 @@ COMPANY_NAME = env.str("COMPANY_NAME", default="Feed Mill Receivables")
 COMPANY_ADDRESS = env.str("COMPANY_ADDRESS", default="Mühlenweg 1\n26121 Oldenburg\nGermany")
 COMPANY_SIGNATORY = env.str("COMPANY_SIGNATORY", default="Accounts Receivable")
 LETTER_PAPER = env.str("LETTER_PAPER", default="A4")  # or "letter" (US Letter)
+# Where dealers reach this site: reconciliation letters print `<this>/reply/<token>`.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")
 
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))

@@ -53,6 +53,7 @@ from dunning.models import (
     CREDIT_HOLD_STAGES,
     CollectionPolicy,
     DealerEvent,
+    Letter,
     Promise,
     RiskClass,
     Stage,
@@ -378,19 +379,30 @@ class LimitationStanding:
     limitation_on: dt.date | None
 
 
+# The dealer's acknowledgments of the debt, as `with_acknowledgments` names them.
+ACKNOWLEDGMENTS = ("last_payment_on", "last_promise_on", "last_confirmed_on")
+
+
 def with_acknowledgments(dealers: DealerQuerySet) -> DealerQuerySet:
-    """Annotate `last_payment_on` and `last_promise_on`: the dealer's acknowledgments of
-    the debt that restart the limitation clock (`dunning.sweep.rules.limitation_clock_start`)."""
+    """Annotate the dealer's acknowledgments of the debt that restart the limitation
+    clock (`dunning.sweep.rules.limitation_clock_start`): `last_payment_on`,
+    `last_promise_on` and `last_confirmed_on` (the reply date of the latest confirmed
+    reconciliation letter)."""
     last_payment = Payment.objects.filter(dealer=OuterRef("pk")).order_by("-received_on")
     last_promise = Promise.objects.filter(dealer=OuterRef("pk")).order_by("-made_on")
+    last_confirmed = Letter.objects.filter(
+        dealer=OuterRef("pk"), kind=Letter.Kind.RECONCILIATION, reply=Letter.Reply.CONFIRMED
+    ).order_by("-replied_on")
     return dealers.annotate(
         last_payment_on=Subquery(last_payment.values("received_on")[:1]),
         last_promise_on=Subquery(last_promise.values("made_on")[:1]),
+        last_confirmed_on=Subquery(last_confirmed.values("replied_on")[:1]),
     )
 
 
 def limitation_standing(dealer: Dealer, today: dt.date) -> LimitationStanding:
-    """The day the dealer last acknowledged the debt (a payment or a promise) and the day
+    """The day the dealer last acknowledged the debt (a payment, a promise or a confirmed
+    reconciliation) and the day
     its oldest open claim becomes time-barred, counted from its due date or that
     acknowledgment, whichever is later ("Limitation", docs/PRACTICE.md §16), in one query;
     None when nothing is open."""
@@ -406,20 +418,21 @@ def limitation_standing(dealer: Dealer, today: dt.date) -> LimitationStanding:
                 .values("due_on")[:1]
             ),
         )
-        .values("last_payment_on", "last_promise_on", "oldest_open_due_on")
+        .values(*ACKNOWLEDGMENTS, "oldest_open_due_on")
         .get()
     )
-    acknowledged = [d for d in (row["last_payment_on"], row["last_promise_on"]) if d is not None]
-    last_acknowledged_on = max(acknowledged, default=None)
+    acknowledged = [row[name] for name in ACKNOWLEDGMENTS]
+    last_acknowledged_on = max((d for d in acknowledged if d is not None), default=None)
     oldest = row["oldest_open_due_on"]
     if oldest is None:
         return LimitationStanding(last_acknowledged_on, None)
-    start = limitation_clock_start(oldest, row["last_payment_on"], row["last_promise_on"])
+    start = limitation_clock_start(oldest, *acknowledged)
     policy = CollectionPolicy.current()
     return LimitationStanding(last_acknowledged_on, add_years(start, policy.limitation_years))
 
 
 __all__ = [
+    "ACKNOWLEDGMENTS",
     "CollectionSummary",
     "DealerFacts",
     "Priority",

@@ -36,6 +36,23 @@ class Letter(models.Model):
         RECONCILIATION = "reconciliation", "Reconciliation"
         INTEREST_NOTICE = "interest_notice", "Interest notice"
         FINAL_DEMAND = "final_demand", "Final demand"
+        PRE_LITIGATION = "pre_litigation", "Pre-litigation notice"
+        PLACEMENT = "placement", "Placement notice"
+
+    class Delivery(models.TextChoices):
+        POST = "post", "Post"
+        EMAIL = "email", "E-mail"
+
+    class Reply(models.TextChoices):
+        CONFIRMED = "confirmed", "Confirmed"
+        DISPUTED = "disputed", "Disputed"
+
+    class ReplyChannel(models.TextChoices):
+        FINANCE = "finance", "Entered by finance"
+        REPLY_PAGE = "reply_page", "Reply page"
+
+    # A reconciliation letter's reply address works this many days after the letter's date.
+    REPLY_TOKEN_DAYS = 90
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="letters")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -58,6 +75,33 @@ class Letter(models.Model):
     posted_on = models.DateField(null=True, blank=True)
     tracking_number = models.CharField(max_length=60, blank=True)
     receipt_on = models.DateField(null=True, blank=True, help_text="Return receipt's date")
+    delivery = models.CharField(max_length=5, choices=Delivery.choices, default=Delivery.POST)
+    email_to = models.EmailField(blank=True, help_text="Sent by e-mail to (when delivered so)")
+    escalation = models.ForeignKey(
+        "dunning.Escalation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="letters",
+        help_text="The approved escalation a pre-litigation or placement notice announces",
+    )
+    # Reconciliation letters: the statement's date, the reply deadline printed with the
+    # deemed-confirmed clause, the reply address's token and the reply itself.
+    as_of = models.DateField(null=True, blank=True, help_text="Statement of account as of")
+    reply_by = models.DateField(
+        null=True, blank=True, help_text="Without a reply by then the balance is deemed confirmed"
+    )
+    reply_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    reply = models.CharField(max_length=10, choices=Reply.choices, blank=True)
+    replied_on = models.DateField(null=True, blank=True)
+    disputed_balance = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    reply_note = models.TextField(blank=True)
+    reply_scan = models.FileField(upload_to="replies/%Y/%m/", blank=True)
+    reply_channel = models.CharField(max_length=10, choices=ReplyChannel.choices, blank=True)
+    reply_recorded_at = models.DateTimeField(null=True, blank=True)
+    reply_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="Where a reply given on the reply page came from"
+    )
 
     history = HistoricalRecords()
     objects = LetterQuerySet.as_manager()

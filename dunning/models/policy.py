@@ -27,6 +27,11 @@ class CollectionPolicy(models.Model):
         help_text="Days at least between two letters of an overdue episode: levels go up "
         "one at a time, never straight to the final demand",
     )
+    reconciliation_reply_days = models.PositiveIntegerField(
+        default=14,
+        help_text="Days a dealer has to answer a reconciliation letter before its balance "
+        "is deemed confirmed (the clause printed on the letter)",
+    )
     notice_deadline_days = models.PositiveIntegerField(
         default=14, help_text="Days the interest notice gives before interest runs"
     )

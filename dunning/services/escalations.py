@@ -34,6 +34,7 @@ from dunning.services.errors import (
     TransitionNotAllowed,
 )
 from dunning.services.evidence import attach_evidence
+from dunning.services.letters import issue_escalation_notice
 from dunning.services.stages import can_move, ensure_account, load_facts, move_stage, why_not
 from receivables.models import Agency, Dealer
 
@@ -393,6 +394,7 @@ def approve_escalation(
         dealer.agency_id = escalation.agency_id
         stamp(dealer, by=by, reason=f"Placed with agency by escalation #{escalation.pk}")
         dealer.save(update_fields=["agency", "updated_at"])
+    issue_escalation_notice(escalation, today=today, by=by)
     return _decide(escalation, status=Escalation.Status.APPROVED, by=by, note=note, now=now)
 
 

@@ -1,5 +1,8 @@
-"""The print room's services: the day's print run, posting and the return receipt
-(docs/API.md "Letters"). Rendering itself is `dunning.printing`."""
+"""The print room's services: letters issued outside the sweep (the notices of an
+approved escalation), rendering after commit, the day's print run, posting (by post or
+e-mail) and the return receipt (docs/API.md "Letters"). Rendering itself is
+`dunning.printing`; reconciliation letters and their replies are
+`dunning.services.reconciliation`."""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from dunning.models import Letter
+from dunning.models import CollectionPolicy, Escalation, Letter, Stage
+from dunning.services.common import stamp
 from dunning.services.errors import InvalidInput, WorkflowConflict
+from receivables.models import ZERO, Order
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -20,6 +25,55 @@ if TYPE_CHECKING:
 
 class LetterNotReady(WorkflowConflict):
     """The letter has no PDF yet (still rendering, or rendering failed)."""
+
+
+def render_after_commit(letters: list[Letter]) -> None:
+    """Each new letter is rendered to PDF by a Celery task once the transaction that
+    made it has committed: a rendering that fails is retried and undoes nothing."""
+    from dunning.tasks import render_letter
+
+    for letter in letters:
+        if letter.pk is not None:
+            render_letter.delay_on_commit(letter.pk)
+
+
+# The notice an approved escalation sends the dealer, by the stage it moves to.
+NOTICE_OF_STAGE = {
+    Stage.LITIGATION: Letter.Kind.PRE_LITIGATION,
+    Stage.AGENCY: Letter.Kind.PLACEMENT,
+}
+
+
+def issue_escalation_notice(
+    escalation: Escalation, *, today: dt.date, by: User | None
+) -> Letter | None:
+    """The pre-litigation notice (a move to litigation) or the placement notice (a
+    placement with an agency) of an approved escalation, rendered after the commit;
+    None for escalations that send no letter. Call it inside the approval's transaction."""
+    from dunning.printing import letter_language
+
+    kind = NOTICE_OF_STAGE.get(Stage(escalation.to_stage))
+    if kind is None:
+        return None
+    dealer = escalation.dealer
+    overdue = sum(
+        (o.open_amount for o in Order.objects.filter(dealer=dealer).overdue_on(today)),  # type: ignore[attr-defined]
+        ZERO,
+    )
+    letter = Letter(
+        dealer=dealer,
+        kind=kind,
+        level=1,
+        issued_on=today,
+        amount=overdue,
+        escalation=escalation,
+        deadline=today + dt.timedelta(days=CollectionPolicy.current().notice_deadline_days),
+        language=letter_language(dealer.language),
+    )
+    stamp(letter, by=by, reason=f"notice of escalation #{escalation.pk}")
+    letter.save()
+    render_after_commit([letter])
+    return letter
 
 
 def print_run_letters(letters: LetterQuerySet, *, issued_on: dt.date) -> LetterQuerySet:

@@ -153,13 +153,11 @@ def interest_amount(principal: Decimal, rate_percent: Decimal, days: int) -> Dec
 # Limitation -----------------------------------------------------------------------------
 
 
-def limitation_clock_start(
-    oldest_due_on: dt.date, last_payment_on: dt.date | None, last_promise_on: dt.date | None
-) -> dt.date:
+def limitation_clock_start(oldest_due_on: dt.date, *acknowledged_on: dt.date | None) -> dt.date:
     """The limitation clock of the oldest overdue order runs from its due date, restarted
-    by the dealer's last acknowledgment of the debt: a payment or a promise (signed
-    reconciliations will join them)."""
-    return max(d for d in (oldest_due_on, last_payment_on, last_promise_on) if d is not None)
+    by the dealer's last acknowledgment of the debt: a payment, a promise or a confirmed
+    reconciliation letter (`dunning.figures.ACKNOWLEDGMENTS`)."""
+    return max(d for d in (oldest_due_on, *acknowledged_on) if d is not None)
 
 
 def limitation_warning_from(clock_start: dt.date, policy: CollectionPolicy) -> dt.date:

@@ -28,6 +28,7 @@ from dunning.models import (
 )
 from dunning.services.alerts import mail_managers_after_commit
 from dunning.services.escalations import Proposal, propose_escalations
+from dunning.services.letters import render_after_commit
 from dunning.sweep.steps import (
     InterestDecisions,
     LetterDecisions,
@@ -82,7 +83,7 @@ def write_decisions(decisions: Decisions, *, today: dt.date) -> Counter[str]:
             decisions.letters.letters, Letter, default_change_reason="issued by the daily sweep"
         )
         counts.update(f"letters_{x.kind}_{x.level}" for x in decisions.letters.letters)
-        _render_after_commit(issued)
+        render_after_commit(issued)
     if decisions.interest.charges:
         _write_interest(decisions.interest)
         counts.update("interest_charges" for _ in decisions.interest.charges)
@@ -158,13 +159,3 @@ def _mail_managers_after_commit(alerts: list[Alert]) -> None:
     subject = f"[Receivables Desk] Daily sweep: {len(alerts)} new alert(s)"
     body = "\n\n".join(f"{alert.get_kind_display()}: {alert.message}" for alert in alerts)
     mail_managers_after_commit(subject, body)
-
-
-def _render_after_commit(letters: list[Letter]) -> None:
-    """Each new letter is rendered to PDF by a Celery task once the sweep's transaction
-    has committed: a rendering that fails is retried and never undoes the sweep."""
-    from dunning.tasks import render_letter
-
-    for letter in letters:
-        if letter.pk is not None:
-            render_letter.delay_on_commit(letter.pk)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dunning.calendar import next_business_day_on_or_after
-from dunning.figures import DealerFacts, with_acknowledgments
+from dunning.figures import ACKNOWLEDGMENTS, DealerFacts, with_acknowledgments
 from dunning.models import Alert, CollectionAccount, CollectionPolicy, Task
 from dunning.sweep import rules
 from receivables.dates import add_years
@@ -47,14 +47,12 @@ def warn_of_limitation(
         with_acknowledgments(Dealer.objects.filter(pk__in=near))
         .order_by()
         # django-stubs cannot see the annotations of with_acknowledgments.
-        .values_list("pk", "last_payment_on", "last_promise_on")  # type: ignore[misc]
+        .values_list("pk", *ACKNOWLEDGMENTS)  # type: ignore[misc]
     )
-    for dealer_id, last_payment_on, last_promise_on in rows:
+    for dealer_id, *acknowledged_on in rows:
         dealer_facts = facts[dealer_id]
         assert dealer_facts.oldest_due_on is not None
-        start = rules.limitation_clock_start(
-            dealer_facts.oldest_due_on, last_payment_on, last_promise_on
-        )
+        start = rules.limitation_clock_start(dealer_facts.oldest_due_on, *acknowledged_on)
         if rules.limitation_warning_from(start, policy) > today:
             continue
         ends_on = add_years(start, policy.limitation_years)
