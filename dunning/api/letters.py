@@ -1,5 +1,6 @@
 """The letters of the JSON API (docs/API.md "Letters"): the list, with the print room's
-fields, and the stored PDF, the same bytes on every download."""
+fields, the stored PDF (the same bytes on every download), the print run, posting and
+receipt, reconciliation letters and their replies."""
 
 from __future__ import annotations
 
@@ -8,13 +9,25 @@ from typing import Annotated, Any
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
 from ninja.responses import codes_4xx
 
 from dunning.models import Letter
 from dunning.services.letters import mark_posted, print_run_pdf, record_receipt
-from receivables.api_types import Day, Errors, PlainText, money_or_none, require
+from dunning.services.reconciliation import issue_reconciliation_letter, record_reply
+from receivables.access import get_dealer_for_user
+from receivables.api_types import (
+    Day,
+    DealerCode,
+    Errors,
+    MoneyIn,
+    PlainText,
+    money_or_none,
+    require,
+)
 from receivables.dates import business_today
+from receivables.models import Dealer
 
 letters_router = Router(tags=["letters"])
 
@@ -45,6 +58,14 @@ class LetterOut(Schema):
     tracking_number: str
     receipt_on: dt.date | None
     amount: str | None
+    delivery: str
+    as_of: dt.date | None = Field(description="Reconciliation letters: the statement's date")
+    reply_by: dt.date | None = Field(
+        description="Reconciliation letters: no reply by then and the balance is deemed confirmed"
+    )
+    reply: str | None = Field(description="Reconciliation letters: confirmed, disputed or null")
+    replied_on: dt.date | None
+    disputed_balance: str | None
 
 
 @letters_router.get("/letters", response={200: list[LetterOut], codes_4xx: Errors})
@@ -81,6 +102,59 @@ class PostingIn(Schema):
 
 class ReceiptIn(Schema):
     received_on: Day
+
+
+class ReconciliationQuery(Schema):
+    as_of: Day | None = Field(None, description="The statement's date; default today")
+
+
+class ReplyIn(Schema):
+    answer: Letter.Reply
+    replied_on: Day
+    disputed_balance: MoneyIn | None = None
+    note: Annotated[PlainText, Field(max_length=2000)] = ""
+
+
+@letters_router.post(
+    "/dealers/{code}/reconciliation-letters",
+    response={201: LetterOut, codes_4xx: Errors},
+)
+def new_reconciliation_letter(
+    request: HttpRequest, code: DealerCode, query: Query[ReconciliationQuery]
+) -> Status:
+    """A new reconciliation letter: the dealer's statement of account as of a date, with a
+    reply slip, the deemed-confirmed clause and a reply address. It is rendered after the
+    answer (`status` rendering, then ready)."""
+    require(request, "dunning.add_letter")
+    today = business_today()
+    dealer = get_dealer_for_user(request.user, code, dealers=Dealer.objects.all())
+    letter = issue_reconciliation_letter(
+        dealer=dealer,
+        as_of=query.as_of or today,
+        today=today,
+        by=request.user,  # type: ignore[arg-type]
+    )
+    return Status(201, _answer(_visible(request, letter.pk)))
+
+
+@letters_router.post("/letters/{letter_id}/reply", response={200: LetterOut, codes_4xx: Errors})
+def letter_reply(request: HttpRequest, letter_id: int, payload: ReplyIn) -> dict[str, Any]:
+    """Record the dealer's reply to a reconciliation letter; 409 when it already has one.
+    A confirmed reply restarts the limitation clock; a disputed one opens a dispute for
+    the difference."""
+    require(request, "dunning.change_letter")
+    _visible(request, letter_id)
+    record_reply(
+        letter_id=letter_id,
+        answer=payload.answer,
+        replied_on=payload.replied_on,
+        disputed_balance=payload.disputed_balance,
+        note=payload.note,
+        by=request.user,  # type: ignore[arg-type]
+        today=business_today(),
+        now=timezone.now(),
+    )
+    return _answer(_visible(request, letter_id))
 
 
 @letters_router.get("/letters/print-run.pdf", response={codes_4xx: Errors})
@@ -161,4 +235,10 @@ def _answer(letter: Letter) -> dict[str, Any]:
         "tracking_number": letter.tracking_number,
         "receipt_on": letter.receipt_on,
         "amount": money_or_none(letter.amount),
+        "delivery": letter.delivery,
+        "as_of": letter.as_of,
+        "reply_by": letter.reply_by,
+        "reply": letter.reply or None,
+        "replied_on": letter.replied_on,
+        "disputed_balance": money_or_none(letter.disputed_balance),
     }
