@@ -36,7 +36,11 @@ COUNTRIES = {
     "NL": ("EUR", "nl", ["Gelderland", "Brabant"], ["Barneveld", "Boxmeer", "Ede", "Uden"]),
     "CZ": ("CZK", "cs", ["Morava", "Čechy"], ["Olomouc", "Jihlava", "Tábor", "Zlín"]),
     "AT": ("EUR", "de", ["Oberösterreich"], ["Wels", "Ried", "Steyr", "Linz"]),
+    "ES": ("EUR", "es", ["Castilla y León", "Aragón"], ["Soria", "Huesca", "Zamora", "Lleida"]),
+    "CN": ("CNY", "zh-hans", ["华北", "华东"], ["石家庄", "保定", "潍坊", "临沂"]),
 }
+# The street line of the demo's addresses, by country.
+STREETS = {"ES": "Calle Mayor", "CN": "农业路", "PL": "ul. Polna", "NL": "Dorpsstraat"}
 PRODUCTS = [
     ("Layer mash 16%", Decimal("412.00")),
     ("Broiler grower pellets", Decimal("455.00")),
@@ -50,7 +54,16 @@ FIRST = ["Anna", "Jan", "Petra", "Tomasz", "Eva", "Klaus", "Marek", "Sanne", "Ji
 LAST = ["Nowak", "Bauer", "de Vries", "Novák", "Huber", "Kowalski", "Jansen", "Schmid"]
 
 # Euros for one unit of the demo's other currencies, about where they stood in 2026.
-DEMO_RATES = {"PLN": Decimal("0.2350"), "CZK": Decimal("0.0400")}
+DEMO_RATES = {"PLN": Decimal("0.2350"), "CZK": Decimal("0.0400"), "CNY": Decimal("0.1200")}
+
+
+def _dealer_name(rng: random.Random, country: str, town: str) -> str:
+    if country == "CN":
+        return f"{town}{rng.choice(['丰收', '金谷', '绿源', '华农', '牧丰'])}饲料经销部"
+    if country == "ES":
+        return f"Piensos {rng.choice(['del Campo', 'Ganaderos', 'La Vega', 'Agropecuaria'])} {town}"
+    return f"{rng.choice(NAMES)}{rng.choice(NAMES).lower()} {rng.choice(SUFFIXES)} {town}"
+
 
 # Paying habits: (share of dealers, days late range, share of orders left unpaid lately)
 PROFILES = [
@@ -123,7 +136,7 @@ class Command(BaseCommand):
             country = rng.choice(list(COUNTRIES))
             currency, language, regions, towns = COUNTRIES[country]
             town = rng.choice(towns)
-            name = f"{rng.choice(NAMES)}{rng.choice(NAMES).lower()} {rng.choice(SUFFIXES)} {town}"
+            name = _dealer_name(rng, country, town)
             label, late, unpaid = _pick_profile(rng)
             profiles.append((label, late, unpaid))
             dealer_rows.append(
@@ -133,7 +146,9 @@ class Command(BaseCommand):
                     country=country,
                     currency=currency,
                     language=language,
-                    address=f"{rng.randint(1, 120)} Feldweg\n{rng.randint(10000, 99999)} {town}",
+                    address=f"{STREETS.get(country, 'Feldweg')} {rng.randint(1, 120)}",
+                    postal_code=str(rng.randint(10000, 99999)),
+                    city=town,
                     phone=_phone(rng),
                     payment_terms_days=rng.choice([14, 30, 30, 30, 45, 60]),
                     credit_limit=Decimal(rng.choice([20000, 40000, 60000, 90000, 150000])),
