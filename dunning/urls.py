@@ -33,6 +33,7 @@ urlpatterns = [
     path("escalations/", lists.escalation_list, name="escalation_list"),
     path("escalations/<int:pk>/approve/", lists.approve_escalation, name="escalation_approve"),
     path("escalations/<int:pk>/reject/", lists.reject_escalation, name="escalation_reject"),
+    path("escalations/<int:pk>/evidence-pack.pdf", lists.escalation_pack, name="escalation_pack"),
     path("tasks/", lists.task_list, name="task_list"),
     path("tasks/<int:pk>/done/", lists.complete_task, name="task_done"),
     path("alerts/", lists.alert_list, name="alert_list"),

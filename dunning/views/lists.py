@@ -11,15 +11,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from dunning import services
+from dunning import evidence_pack, services
 from dunning.forms import DecisionForm, EscalationFilterForm, TaskDoneForm, WorklistFilterForm
 from dunning.models import MANAGER_PERMISSION, Alert, Escalation, Evidence, Task
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, is_fragment_request
@@ -143,6 +143,28 @@ def approve_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
 @require_POST
 def reject_escalation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, services.reject_escalation, "rejected")
+
+
+@login_required
+@require_GET
+def escalation_pack(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The escalation's evidence pack as PDF, rendered now (a snapshot, not stored), for
+    whoever sees the escalation on the queue: managers, auditors, the requester."""
+    try:
+        escalation = evidence_pack.escalation_for_pack(
+            Escalation.objects.visible_to(request.user), pk
+        )
+    except Escalation.DoesNotExist as missing:
+        raise Http404("No such escalation.") from missing
+    pack = evidence_pack.build_pack(
+        escalation, today=services.business_today(), now=timezone.now(), prepared_for=request.user
+    )
+    response = HttpResponse(evidence_pack.render_pdf(pack), content_type="application/pdf")
+    disposition = content_disposition_header(as_attachment=True, filename=pack.filename)
+    assert disposition is not None  # an attachment always has one
+    response["Content-Disposition"] = disposition
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 # Tasks
