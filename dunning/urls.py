@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dunning.views import lists, panel
+from dunning.views import lists, panel, printroom
 
 urlpatterns = [
     path("worklist/", lists.worklist, name="worklist"),
@@ -38,4 +38,27 @@ urlpatterns = [
     path("tasks/<int:pk>/done/", lists.complete_task, name="task_done"),
     path("alerts/", lists.alert_list, name="alert_list"),
     path("alerts/<int:pk>/acknowledge/", lists.acknowledge_alert, name="alert_acknowledge"),
+    # The print room
+    path("print-room/", printroom.today, name="printroom_today"),
+    path("print-room/print-run.pdf", printroom.print_run, name="printroom_print_run"),
+    path("print-room/mark-posted/", printroom.mark_posted, name="printroom_mark_posted"),
+    path("print-room/letters/<int:pk>/", printroom.letter_detail, name="printroom_letter"),
+    path("print-room/letters/<int:pk>/pdf", printroom.letter_pdf, name="printroom_letter_pdf"),
+    path("print-room/letters/<int:pk>/reply-scan", printroom.reply_scan, name="printroom_scan"),
+    path("print-room/letters/<int:pk>/posting/", printroom.post_letter, name="printroom_post"),
+    path(
+        "print-room/letters/<int:pk>/receipt/", printroom.record_receipt, name="printroom_receipt"
+    ),
+    path("print-room/letters/<int:pk>/email/", printroom.send_by_email, name="printroom_email"),
+    path("print-room/letters/<int:pk>/reply/", printroom.record_reply, name="printroom_reply"),
+    path(
+        "print-room/reconciliation/",
+        printroom.reconciliation_list,
+        name="printroom_reconciliation",
+    ),
+    path(
+        "print-room/reconciliation/new/",
+        printroom.new_reconciliation,
+        name="printroom_reconciliation_new",
+    ),
 ]

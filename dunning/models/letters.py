@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import models
@@ -18,6 +19,27 @@ class LetterQuerySet(models.QuerySet["Letter"]):
         """The letters of the dealers this user sees (finance, managers and auditors all;
         a collector their own dealers'; an agency those placed with it)."""
         return self.filter(dealer__in=Dealer.objects.visible_to(user))
+
+    def in_postal_order(self) -> LetterQuerySet:
+        """As the post office sorts them: country, postal code, dealer name (then the
+        dealer's code and the letter, so that the order is total)."""
+        return self.order_by(
+            "dealer__country", "dealer__postal_code", "dealer__name", "dealer__code", "pk"
+        )
+
+    def reconciliation(self) -> LetterQuerySet:
+        return self.filter(kind=Letter.Kind.RECONCILIATION)
+
+    def awaiting_reply(self, on: dt.date) -> LetterQuerySet:
+        """Reconciliation letters without a reply whose reply-by date is `on` or later."""
+        return self.reconciliation().filter(reply="", reply_by__gte=on)
+
+    def past_reply_by(self, on: dt.date) -> LetterQuerySet:
+        """Reconciliation letters without a reply whose reply-by date passed before `on`."""
+        return self.reconciliation().filter(reply="").exclude(reply_by__gte=on)
+
+    def replied(self) -> LetterQuerySet:
+        return self.reconciliation().exclude(reply="")
 
 
 class Letter(models.Model):

@@ -82,7 +82,7 @@ def print_run_letters(letters: LetterQuerySet, *, issued_on: dt.date) -> LetterQ
     return (
         letters.filter(issued_on=issued_on, status=Letter.Status.READY)
         .select_related("dealer")
-        .order_by("dealer__country", "dealer__postal_code", "dealer__name", "dealer__code", "pk")
+        .in_postal_order()
     )
 
 
@@ -145,4 +145,85 @@ def record_receipt(
     letter._history_user = by if by is not None and by.is_authenticated else None  # type: ignore[attr-defined]
     letter._change_reason = "return receipt"  # type: ignore[attr-defined]
     letter.save(update_fields=["receipt_on"])
+    return letter
+
+
+class EmailNotSent(WorkflowConflict):
+    """The mail server did not take the letter's e-mail; nothing was recorded."""
+
+
+@transaction.atomic
+def send_by_email(
+    *, letter_id: int, to: str, by: User | AnonymousUser | None, today: dt.date
+) -> Letter:
+    """E-mail the letter's stored PDF to `to` and record it like a posting: posted today,
+    delivered by e-mail to that address. Only a letter ready to print goes out.
+
+    Unlike the alerts, the e-mail is the delivery itself, so it is sent inside the
+    transaction, after every check and the write: when the mail server refuses it, the
+    posting is rolled back (`EmailNotSent`) and the letter stays ready."""
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+    from django.core.mail import EmailMessage
+    from django.core.validators import validate_email
+
+    from dunning.services.errors import PermissionDenied
+
+    if by is not None and not by.has_perm("dunning.change_letter"):
+        raise PermissionDenied("Your role does not allow this.")
+    address = (to or "").strip()
+    if not address:
+        raise InvalidInput("to", "Give the address to send the letter to.")
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise InvalidInput("to", f"'{address}' is not an e-mail address.") from None
+    if len(address) > 254:  # Letter.email_to's length, an EmailField's
+        raise InvalidInput("to", "This address is too long.")
+    letter = Letter.objects.select_for_update().select_related("dealer").get(pk=letter_id)
+    if letter.status != Letter.Status.READY or not letter.sha256:
+        raise LetterNotReady(
+            f"Letter #{letter_id} cannot be sent: it is {letter.get_status_display().lower()}."
+        )
+    if today < letter.issued_on:
+        raise InvalidInput(
+            "posted_on", f"A letter is sent on or after its date, {letter.issued_on}."
+        )
+    with letter.pdf.open("rb") as stored:
+        pdf = stored.read()
+    letter.status = Letter.Status.POSTED
+    letter.posted_on = today
+    letter.tracking_number = ""
+    letter.delivery = Letter.Delivery.EMAIL
+    letter.email_to = address
+    letter._history_user = by if by is not None and by.is_authenticated else None  # type: ignore[attr-defined]
+    letter._change_reason = f"sent by e-mail to {address}"  # type: ignore[attr-defined]
+    letter.save(update_fields=["status", "posted_on", "tracking_number", "delivery", "email_to"])
+
+    dealer = letter.dealer
+    what = letter.get_kind_display()
+    message = EmailMessage(
+        # One line: a name with a line break in it must not break the header.
+        subject=" ".join(
+            f"{what} for {dealer.name} ({dealer.code}), {letter.issued_on:%-d %B %Y}".split()
+        ),
+        body=(
+            f"Dear {dealer.name},\n\n"
+            f"Please find attached our {what.lower()} of {letter.issued_on:%-d %B %Y} "
+            f"(customer number {dealer.code}).\n\n"
+            f"Kind regards,\n{settings.COMPANY_SIGNATORY}\n{settings.COMPANY_NAME}\n"
+        ),
+        to=[address],
+    )
+    message.attach(
+        f"{letter.kind.replace('_', '-')}-{dealer.code}-{letter.issued_on:%Y-%m-%d}.pdf",
+        pdf,
+        "application/pdf",
+    )
+    try:
+        message.send()
+    except OSError as error:  # smtplib's errors, a refused connection, a failed lookup
+        raise EmailNotSent(
+            f"Letter #{letter_id} was not sent: the mail server refused it ({error})."
+        ) from error
     return letter
