@@ -264,7 +264,7 @@ def test_the_reply_page_shows_the_statement_and_takes_one_reply(dealer: Any) -> 
     html = page.content.decode()
     assert "Agro Vechta" in html and "RC1-2" in html and "1,500.00" in html
     assert "Mühle Fremd" not in html and other.orders.get().number not in html
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"
 
     done = client.post(f"/reply/{letter.reply_token}", {"answer": "confirmed"})
 

@@ -139,7 +139,8 @@ def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpRespons
 
     context.setdefault("company_name", settings.COMPANY_NAME)
     response = render(request, "dunning/reply.html", context, status=status)
-    # The address is the key: never leak it to another site, never keep it in a cache.
-    response["Referrer-Policy"] = "no-referrer"
+    # The address is the key: never leak it to another site ("no-referrer" would also
+    # make the browser send "Origin: null" with the form, which CSRF rightly refuses).
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response

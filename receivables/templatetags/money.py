@@ -15,14 +15,24 @@ register = template.Library()
 CENT = Decimal("0.01")
 
 
+def cents(value: Decimal | int | str | None) -> Decimal | None:
+    """The amount as a Decimal rounded half up to the cent, in Decimal arithmetic; None
+    for None, "" or anything that is not a finite number."""
+    if value is None or value == "":
+        return None
+    try:
+        amount = Decimal(value) if not isinstance(value, Decimal) else value
+        if not amount.is_finite():
+            return None
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+
+
 @register.filter
 def money(value: Decimal | int | str | None) -> str:
     """`Decimal("1234567.5")` -> `"1,234,567.50"`; empty for None or non-numbers."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(value) if not isinstance(value, Decimal) else value
-        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
-    except (InvalidOperation, TypeError, ValueError):
+    amount = cents(value)
+    if amount is None:
         return ""
     return f"{amount:,.2f}"
