@@ -373,3 +373,45 @@ def test_a_move_to_hard_collection_sends_no_notice(collector: Any, manager: Any)
     approve_escalation(escalation_id=escalation.pk, by=manager, today=TODAY, now=NOW)
 
     assert not Letter.objects.filter(dealer=dealer).exclude(kind="reminder").exists()
+
+
+@pytest.mark.parametrize(
+    ("raw", "locale", "expected"),
+    [
+        ("1.234,50", "es_ES", Decimal("1234.50")),
+        ("1234,50", "es_ES", Decimal("1234.50")),
+        ("1234.50", "es_ES", Decimal("1234.50")),
+        ("1,234.50", "en_GB", Decimal("1234.50")),
+        ("1234.50", "zh_Hans_CN", Decimal("1234.50")),
+        ("  ", "en_GB", None),
+    ],
+)
+def test_a_balance_is_read_as_the_dealer_writes_it(raw: str, locale: str, expected: Any) -> None:
+    from dunning.services.reconciliation import parse_balance
+
+    assert parse_balance(raw, locale=locale) == expected
+
+
+@pytest.mark.parametrize("raw", ["1234,50", "12,34", "abc", "1e3x", "NaN", "-5", "1.234"])
+def test_an_english_balance_never_drops_a_comma(raw: str) -> None:
+    from dunning.services import InvalidInput
+    from dunning.services.reconciliation import parse_balance
+
+    with pytest.raises(InvalidInput):
+        parse_balance(raw, locale="en_GB")
+
+
+def test_a_spanish_dealer_disputes_with_a_decimal_comma(collector: Any) -> None:
+    dealer = overdue_dealer(
+        code="ES2", days=30, amount="1500.00", collector=collector, language="es"
+    )
+    letter = issue(dealer)
+
+    page = Client().post(
+        f"/reply/{letter.reply_token}", {"answer": "disputed", "disputed_balance": "1.200,00"}
+    )
+
+    assert page.status_code == 200, page.content.decode()[:2000]
+    letter.refresh_from_db()
+    assert letter.disputed_balance == Decimal("1200.00")
+    assert Order.objects.get(dealer=dealer).disputed_amount == Decimal("300.00")

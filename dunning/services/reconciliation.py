@@ -101,16 +101,29 @@ def letter_for_token(token: str, today: dt.date) -> Letter | None:
     return letter
 
 
-def parse_balance(raw: str | Decimal | None) -> Decimal | None:
-    """A disputed balance as typed (None when blank); InvalidInput when it is not one."""
+def parse_balance(raw: str | Decimal | None, locale: str = "en") -> Decimal | None:
+    """A disputed balance as typed (None when blank), in the writer's locale ("1.234,50"
+    in Spanish, "1,234.50" in English) or plainly ("1234.50"); InvalidInput when it is
+    not an amount. A comma is never dropped: "1234,50" is 1234.50 in Spanish and refused
+    in English, never read as 123450."""
+    from babel.numbers import NumberFormatError, parse_decimal
+
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    try:
-        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip().replace(",", ""))
-    except InvalidOperation:
-        raise InvalidInput("disputed_balance", "Enter an amount, like 1234.50.") from None
+    problem = InvalidInput("disputed_balance", "Enter an amount, like 1234.50.")
+    if isinstance(raw, Decimal):
+        value = raw
+    else:
+        text = str(raw).strip()
+        try:
+            value = parse_decimal(text, locale=locale, strict=True)
+        except (NumberFormatError, ValueError):
+            try:
+                value = Decimal(text)
+            except InvalidOperation:
+                raise problem from None
     if not value.is_finite():
-        raise InvalidInput("disputed_balance", "Enter an amount, like 1234.50.")
+        raise problem
     if value < 0:
         raise InvalidInput("disputed_balance", "A balance cannot be negative.")
     if value != value.quantize(Decimal("0.01")):

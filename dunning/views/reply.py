@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_protect
 from dunning import services
 from dunning.models import Letter
 from dunning.services.reconciliation import ReplyClosed, parse_balance, record_reply
+from dunning.templatetags.letter_format import babel_locale
 from dunning.views.common import put_error_on_form
 
 
@@ -49,11 +50,15 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
+    def __init__(self, *args: Any, locale: str = "en", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.locale = locale  # how the dealer writes amounts
+
     def clean(self) -> dict:
         cleaned = super().clean() or {}
         answer = cleaned.get("answer")
         try:
-            balance = parse_balance(cleaned.get("disputed_balance"))
+            balance = parse_balance(cleaned.get("disputed_balance"), locale=self.locale)
         except services.InvalidInput as error:
             self.add_error("disputed_balance", error.message)
             return cleaned
@@ -100,7 +105,7 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
             if closed == "answered":
                 context["letter"] = letter
             return _page(request, context, status=status)
-        form = ReplyForm(request.POST or None)
+        form = ReplyForm(request.POST or None, locale=babel_locale(language))
         if request.method == "POST" and form.is_valid():
             try:
                 record_reply(
