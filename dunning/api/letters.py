@@ -14,6 +14,7 @@ from ninja import Field, Query, Router, Schema, Status
 from ninja.responses import codes_4xx
 
 from dunning.models import Letter
+from dunning.printing import letter_language
 from dunning.services.letters import mark_posted, print_run_pdf, record_receipt
 from dunning.services.reconciliation import issue_reconciliation_letter, record_reply
 from receivables.access import get_dealer_for_user
@@ -228,7 +229,7 @@ def _answer(letter: Letter) -> dict[str, Any]:
         "created_at": letter.created_at,
         "pdf_url": reverse("api-1:letter_pdf", args=[letter.pk]) if rendered else None,
         "sha256": letter.sha256 or None,
-        "language": letter.language or letter.dealer.language,
+        "language": letter.language or letter_language(letter.dealer.language),
         "status": letter.status,
         "issued_on": letter.issued_on,
         "posted_on": letter.posted_on,

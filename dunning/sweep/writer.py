@@ -79,6 +79,7 @@ def write_decisions(decisions: Decisions, *, today: dt.date) -> Counter[str]:
         counts.update("escalations_proposed" for _ in made.escalations)
         new_alerts += made.alerts
     if decisions.letters.letters:
+        _in_dealers_languages(decisions.letters.letters)
         issued = bulk_create_with_history(
             decisions.letters.letters, Letter, default_change_reason="issued by the daily sweep"
         )
@@ -159,3 +160,18 @@ def _mail_managers_after_commit(alerts: list[Alert]) -> None:
     subject = f"[Receivables Desk] Daily sweep: {len(alerts)} new alert(s)"
     body = "\n\n".join(f"{alert.get_kind_display()}: {alert.message}" for alert in alerts)
     mail_managers_after_commit(subject, body)
+
+
+def _in_dealers_languages(letters: list[Letter]) -> None:
+    """Each letter is written in its dealer's language (`printing.letter_language`), said
+    when it is issued, in one query for the batch."""
+    from dunning.printing import letter_language
+    from receivables.models import Dealer
+
+    spoken = dict(
+        Dealer.objects.filter(pk__in={letter.dealer_id for letter in letters}).values_list(
+            "pk", "language"
+        )
+    )
+    for letter in letters:
+        letter.language = letter_language(spoken.get(letter.dealer_id, ""))
