@@ -112,8 +112,13 @@ def prepare(bench_date: dt.date) -> dict:
     )
     if dealer is None:
         raise SystemExit(f"none of the collector's {owned} dealers has anything overdue")
+    from dunning.models import Letter
+
     return {
         "today": today.isoformat(),
+        # The print room is timed on the bench date's letters, the sweep's.
+        "letters_day": bench_date.isoformat(),
+        "letters_that_day": Letter.objects.filter(issued_on=bench_date).count(),
         "collector_dealers": owned,
         "sweep": f"{bench_date}: {swept}",
         "dealer": dealer.code,
@@ -315,7 +320,7 @@ def quarter_ending(day: dt.date) -> tuple[dt.date, dt.date]:
     return same_day + dt.timedelta(days=1), day
 
 
-def page_paths(dealer: str) -> list[tuple[str, str, bool]]:
+def page_paths(dealer: str, letters_day: str) -> list[tuple[str, str, bool]]:
     """(label, path, for the collector too) in the order of the table."""
     code = urllib.parse.quote(dealer, safe="")
     return [
@@ -341,6 +346,13 @@ def page_paths(dealer: str) -> list[tuple[str, str, bool]]:
         ("promises API", f"/api/v1/dealers/{code}/promises", True),
         ("timeline API", f"/api/v1/dealers/{code}/timeline", True),
         ("letters API", "/api/v1/letters", True),
+        ("print room, the day's letters", f"/print-room/?day={letters_day}", True),
+        (
+            "print room, the day's reminders, page 10",
+            f"/print-room/?day={letters_day}&kind=reminder&page=10",
+            False,
+        ),
+        ("print room, reconciliation letters", "/print-room/reconciliation/", True),
     ]
 
 
@@ -413,7 +425,7 @@ def measure(
     setup = prepare(bench_date)
     print(f"pages: {setup}", flush=True)
     dates = [years_back(bench_date, years) for years in range(YEARS_BACK + 1)]
-    pages = page_paths(setup["dealer"])
+    pages = page_paths(setup["dealer"], setup["letters_day"])
     apis = api_paths(dates)
     users = {"manager": MANAGER, "collector": COLLECTOR}
     results: dict = {
@@ -510,7 +522,9 @@ def render(pages: dict) -> list[str]:
         "milliseconds. The manager sees the whole book; the collector owns "
         f"{setup['collector_dealers']:,} dealers. Ledger and collection pages of "
         f"{setup['dealer']} (overdue {setup['dealer_overdue']}); today is {setup['today']} "
-        f"(book {setup['sweep']}). Status: manager / collector.",
+        f"(book {setup['sweep']}). The print room shows the letters of "
+        f"{setup.get('letters_day', '?')}: {setup.get('letters_that_day', 0):,} letters. "
+        "Status: manager / collector.",
         "",
         "| page | manager median / p95 | collector median / p95 | status |",
         "|---|---|---|---|",
