@@ -16,7 +16,10 @@ that every aging bucket has something in it. Then measures:
   bench/sweep_probe.py in a subprocess (after `manage.py migrate` of this tree);
 - with --pages, every page and the API's reports through gunicorn, as a manager and as a
   collector who owns 1,000 dealers, next to the login form as a baseline and to the
-  floors of the aging report and the KPIs (bench/pages.py and bench/floor.py say how).
+  floors of the aging report and the KPIs (bench/pages.py and bench/floor.py say how);
+- with --letters, 1,000 reminder letters rendered to PDF and stored, one document per
+  letter next to one per batch, with one process and with two (bench/letters.py says
+  how; on a SQLite database of its own, not the book).
 
 Results are appended to docs/BENCHMARKS.md with the machine and the date.
 
@@ -43,6 +46,13 @@ Options:
                    (reused when present) and measured by this tree's sweep_probe.py, so
                    REV needs no bench code of its own; its code must run on this tree's
                    schema (it ignores tables and columns it does not know).
+  --letters        also time rendering letters (bench/letters.py), after the rest
+  --letters-only   time rendering letters only: no PostgreSQL book, import, API or sweep
+  --letters-count N  reminders rendered each way (default 1000)
+  --letters-batch N  letters per batch (default dunning.tasks.RENDER_BATCH_SIZE)
+  --letters-fonttools N  also render N letters each way with WeasyPrint subsetting fonts
+                   with fontTools, as where libharfbuzz-subset is missing (default 200;
+                   0: not)
 The database is BENCH_DATABASE_URL (default postgres://root@127.0.0.1:5432/receivables_bench).
 """
 
@@ -347,7 +357,17 @@ def main() -> None:
     parser.add_argument("--page-requests", type=int, default=30, metavar="N")
     parser.add_argument("--pages-baseline", metavar="REV")
     parser.add_argument("--baseline-page-requests", type=int, default=5, metavar="N")
+    parser.add_argument("--letters", action="store_true", help="also time rendering letters")
+    parser.add_argument("--letters-only", action="store_true", help="time rendering letters only")
+    parser.add_argument("--letters-count", type=int, default=1000, metavar="N")
+    parser.add_argument("--letters-batch", type=int, default=None, metavar="N")
+    parser.add_argument("--letters-fonttools", type=int, default=200, metavar="N")
     args = parser.parse_args()
+    if args.letters_only:
+        if args.pages_only or args.sweep_only or args.baseline or args.pages_baseline:
+            parser.error("--letters-only measures nothing else")
+        write_report(time_letters(args), dry_run=args.no_write)
+        return
     if args.pages_only and (args.sweep_only or args.baseline):
         parser.error("--pages-only measures no sweep: not with --sweep-only or --baseline")
     if args.page_requests < 1:
@@ -432,9 +452,28 @@ def main() -> None:
         print("timing the pages ...", flush=True)
         results["pages"] = pages.measure(ROOT, url, BENCH_DATE, requests=args.page_requests)
         print(json.dumps(results["pages"]), flush=True)
-    report = render(results, machine())
+    if args.letters:
+        results["letters"] = time_letters(args)
+    write_report(render(results, machine()), dry_run=args.no_write)
+
+
+def time_letters(args: argparse.Namespace) -> dict:
+    """bench/letters.py in a process of its own (its own database)."""
+    from bench import letters
+
+    print("timing the letters ...", flush=True)
+    return letters.run_in_subprocess(args.letters_count, args.letters_batch, args.letters_fonttools)
+
+
+def write_report(report: str | dict, *, dry_run: bool) -> None:
+    """Print the report (the letters' results alone: their section) and append it to
+    docs/BENCHMARKS.md."""
+    if isinstance(report, dict):
+        from bench import letters
+
+        report = letters.report(report)
     print(report)
-    if not args.no_write:
+    if not dry_run:
         target = ROOT / "docs" / "BENCHMARKS.md"
         existing = target.read_text() if target.exists() else HEADER
         target.write_text(existing.rstrip() + "\n\n" + report)
@@ -446,8 +485,9 @@ HEADER = """# Benchmarks
 `make bench` loads IBM's late-payment sample scaled to a million orders into PostgreSQL
 and measures the import, the aging report (through the API and as one SQL aggregate over
 a flat copy of the same orders, same database, same run), the dealer endpoint and the
-daily sweep, and with --pages every page and report through gunicorn. Each run adds a
-section below; the newest is last. Timings are wall-clock seconds, best of 5 where repeated.
+daily sweep, with --pages every page and report through gunicorn, and with --letters (or
+--letters-only) reminder letters rendered to PDF. Each run adds a section below; the
+newest is last. Timings are wall-clock seconds, best of 5 where repeated.
 """
 
 
@@ -520,6 +560,12 @@ def render(results: dict, machine_line: str) -> str:
         if "pages_baseline" in results:
             lines.append("")
             lines += pages.render_against_baseline(results["pages_baseline"], results["pages"])
+    if "letters" in results:
+        from bench import letters
+
+        if lines[-1]:
+            lines.append("")
+        lines += letters.render(results["letters"])
     return "\n".join(lines) + "\n"
 
 

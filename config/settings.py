@@ -189,6 +189,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint narrates every step of every letter at INFO; its warnings still show.
         "weasyprint": {"level": "WARNING"},
+        # Without HarfBuzz-Subset, WeasyPrint subsets fonts with fontTools, which logs a lot.
+        "fontTools": {"level": "WARNING"},
     },
 }
 

@@ -10,12 +10,14 @@ once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from celery import shared_task
 from django.db import IntegrityError, OperationalError
 
 from dunning import sweep
+from dunning.models import Letter
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=60, time_limit=120)
@@ -79,3 +81,89 @@ def render_letter(self: Any, letter_id: int) -> str:
             printing.mark_failed(letter_id, f"{type(exc).__name__}: {exc}")
             raise
         raise self.retry(exc=exc, countdown=10 * 2**self.request.retries) from exc
+
+
+# Letters per `render_letters` task, laid out as one document: enough to share the cost of
+# subsetting its fonts (fontTools: ~0.2 s a document), while the memory of a worker grows
+# with it (docs/BENCHMARKS.md, "Letters": 10 to 100 letters, the rate stays level).
+RENDER_BATCH_SIZE = 25
+
+
+class LettersNotRendered(RuntimeError):
+    """Some letters of a batch were still not rendered after the last retry (each one is
+    marked failed, with its reason)."""
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # A batch takes seconds; the time limits allow for every letter of it falling back to
+    # being rendered alone, a Chinese one without HarfBuzz-Subset taking about 2 s.
+    soft_time_limit=5 * 60,
+    time_limit=6 * 60,
+    max_retries=RENDER_RETRIES,
+)
+def render_letters(self: Any, letter_ids: list[int]) -> dict[str, int]:
+    """Render and store a batch of letters (`dunning.printing.store_pdfs`); safe to run
+    twice, a letter already stored is not rendered again. A letter that fails in the
+    batch is rendered alone; the letters still not stored are retried with a growing
+    pause, and after the last retry each is marked failed with its reason (the others
+    stay stored)."""
+    from dunning import printing
+
+    try:
+        outcome = printing.store_pdfs(letter_ids)
+    except Exception as exc:  # the batch as a whole: the database, the time limit
+        failures = {letter_id: f"{type(exc).__name__}: {exc}" for letter_id in letter_ids}
+    else:
+        failures = outcome.failures
+        if not failures:
+            return {"stored": len(outcome.stored), "already": len(outcome.already)}
+    if self.request.retries >= RENDER_RETRIES:
+        for letter_id, reason in failures.items():
+            printing.mark_failed(letter_id, reason)
+        raise LettersNotRendered(
+            f"{len(failures)} of {len(letter_ids)} letters not rendered: "
+            + "; ".join(f"#{letter_id}: {reason}" for letter_id, reason in failures.items())
+        )
+    raise self.retry(args=[sorted(failures)], countdown=10 * 2**self.request.retries)
+
+
+def enqueue_rendering(
+    letters: Iterable[Letter | int], *, batch_size: int = RENDER_BATCH_SIZE
+) -> list[list[int]]:
+    """Render letters (or letter ids) in batches (`rendering_batches`), each a
+    `render_letters` task sent once the current transaction commits (at once outside
+    one). Returns the batches."""
+    batches = rendering_batches(letters, batch_size=batch_size)
+    for batch in batches:
+        render_letters.delay_on_commit(batch)
+    return batches
+
+
+def rendering_batches(
+    letters: Iterable[Letter | int], *, batch_size: int = RENDER_BATCH_SIZE
+) -> list[list[int]]:
+    """The ids of `letters` (saved ones) in batches of `batch_size`, letters of one kind
+    and language together, since a batch lays them out as one document; ids as given."""
+    keyed = []
+    for letter in letters:
+        if isinstance(letter, Letter):
+            if letter.pk is not None:
+                keyed.append(((letter.kind, _language(letter)), letter.pk))
+        else:
+            keyed.append((("", ""), letter))
+    ids = [letter_id for _key, letter_id in sorted(keyed, key=lambda pair: pair[0])]
+    return [ids[start : start + batch_size] for start in range(0, len(ids), batch_size)]
+
+
+def _language(letter: Letter) -> str:
+    """The language the letter is written in, as far as known without a query."""
+    from dunning.printing import letter_language
+
+    if letter.language:
+        return letter_language(letter.language)
+    if Letter.dealer.is_cached(letter):  # type: ignore[attr-defined]
+        return letter_language(letter.dealer.language)
+    return ""

@@ -20,7 +20,7 @@ from dunning import printing
 from dunning.models import Letter
 from dunning.services import business_today
 from dunning.services.reconciliation import issue_reconciliation_letter
-from dunning.tasks import render_letter
+from dunning.tasks import render_letters
 from receivables.models import Order
 from tests.collection_helpers import overdue_dealer
 from tests.factories import PASSWORD, UserFactory
@@ -67,7 +67,7 @@ def fits_the_window(page: Page) -> bool:
 def test_finance_runs_the_print_room(
     page: Page, live_server: Any, monkeypatch: Any, tmp_path: Path, viewport: dict[str, int]
 ) -> None:
-    monkeypatch.setattr(render_letter, "delay_on_commit", lambda letter_id: None)
+    monkeypatch.setattr(render_letters, "delay_on_commit", lambda letter_ids: None)
     today = business_today()
     fiona = UserFactory(role="finance", username="fiona")
     carl = UserFactory(role="collector", username="carl")

@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from dunning import printing
 from dunning.models import Letter
 from dunning.sweep.runner import run_sweep
-from dunning.tasks import render_letter
+from dunning.tasks import render_letter, render_letters
 from receivables.models import ApiToken
 from tests.collection_helpers import TODAY, overdue_dealer
 
@@ -162,7 +162,7 @@ def test_the_sweep_queues_each_new_letter_for_rendering_after_its_commit(
     overdue_dealer(code="S1", days=20, collector=collector)
     overdue_dealer(code="S2", days=25, collector=collector)
 
-    with mock.patch.object(render_letter, "delay") as delay:
+    with mock.patch.object(render_letters, "delay") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             run_sweep(today=TODAY)
         with django_capture_on_commit_callbacks(execute=True):
@@ -170,7 +170,8 @@ def test_the_sweep_queues_each_new_letter_for_rendering_after_its_commit(
 
     issued = list(Letter.objects.order_by("pk").values_list("pk", flat=True))
     assert len(issued) == 2
-    assert sorted(call.args[0] for call in delay.call_args_list) == issued
+    queued = [letter_id for call in delay.call_args_list for letter_id in call.args[0]]
+    assert sorted(queued) == issued
 
 
 def test_the_print_run_holds_the_days_ready_letters_in_postal_order(

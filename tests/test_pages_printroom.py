@@ -24,7 +24,7 @@ from pypdf import PdfReader, PdfWriter
 from dunning import printing
 from dunning.models import Letter
 from dunning.services.reconciliation import record_reply
-from dunning.tasks import render_letter
+from dunning.tasks import render_letters
 from receivables.models import Agency, Contact, Dealer, ExchangeRate, Order
 from tests.collection_helpers import NOW, TODAY, overdue_dealer
 from tests.factories import ContactFactory, DealerFactory, UserFactory
@@ -49,7 +49,7 @@ def _media(settings: Any, tmp_path: Any) -> None:
 def rendered_later(monkeypatch: Any) -> list[int]:
     """New letters are queued for rendering, not rendered, in these tests."""
     queued: list[int] = []
-    monkeypatch.setattr(render_letter, "delay_on_commit", queued.append)
+    monkeypatch.setattr(render_letters, "delay_on_commit", queued.extend)
     return queued
 
 

@@ -28,13 +28,12 @@ class LetterNotReady(WorkflowConflict):
 
 
 def render_after_commit(letters: list[Letter]) -> None:
-    """Each new letter is rendered to PDF by a Celery task once the transaction that
-    made it has committed: a rendering that fails is retried and undoes nothing."""
-    from dunning.tasks import render_letter
+    """The new letters are rendered to PDF by Celery tasks, in batches of one kind and
+    language (`dunning.tasks.enqueue_rendering`), once the transaction that made them has
+    committed: a rendering that fails is retried and undoes nothing."""
+    from dunning.tasks import enqueue_rendering
 
-    for letter in letters:
-        if letter.pk is not None:
-            render_letter.delay_on_commit(letter.pk)
+    enqueue_rendering(letters)
 
 
 # The notice an approved escalation sends the dealer, by the stage it moves to.

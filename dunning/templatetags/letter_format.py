@@ -27,7 +27,7 @@ from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from dunning.printing import PAYMENTS_WITHOUT_PREVIOUS, letter_language
+from dunning.printing import letter_language
 from receivables.models import ZERO, Payment
 from receivables.templatetags.money import cents
 
@@ -157,15 +157,6 @@ def svg_size(svg: str, size: str) -> SafeString:
         return mark_safe(svg)
     box = f'viewBox="0 0 {found["width"]} {found["height"]}"'
     return mark_safe(f'<svg width="{size}" height="{size}" {box}' + svg[found.end() :])
-
-
-@register.simple_tag
-def statement_payments_from(as_of: dt.date, payments_since: dt.date | None) -> dt.date:
-    """The first day whose payments a statement lists: the day after the previous
-    statement, or without one the first of the last `PAYMENTS_WITHOUT_PREVIOUS` days."""
-    if payments_since is not None:
-        return payments_since + dt.timedelta(days=1)
-    return as_of - dt.timedelta(days=PAYMENTS_WITHOUT_PREVIOUS - 1)
 
 
 def _css_escape(text: str) -> str:
