@@ -122,6 +122,9 @@ STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves from here after collectsta
 COMPANY_NAME = env.str("COMPANY_NAME", default="Feed Mill Receivables")
 COMPANY_ADDRESS = env.str("COMPANY_ADDRESS", default="Mühlenweg 1\n26121 Oldenburg\nGermany")
 COMPANY_SIGNATORY = env.str("COMPANY_SIGNATORY", default="Accounts Receivable")
+# How dealers reach the team: printed on every letter and on the reply page.
+COMPANY_PHONE = env.str("COMPANY_PHONE", default="+49 441 555 0100")
+COMPANY_EMAIL = env.str("COMPANY_EMAIL", default="receivables@example.com")
 LETTER_PAPER = env.str("LETTER_PAPER", default="A4")  # or "letter" (US Letter)
 # Where dealers reach this site: reconciliation letters print `<this>/reply/<token>`.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://localhost:8000")

@@ -163,6 +163,8 @@ def letter_context(letter: Letter, *, overdue: list[Order] | None = None) -> dic
             "name": settings.COMPANY_NAME,
             "address": settings.COMPANY_ADDRESS.splitlines(),
             "signatory": settings.COMPANY_SIGNATORY,
+            "phone": settings.COMPANY_PHONE,
+            "email": settings.COMPANY_EMAIL,
         },
         "paper": "letter" if settings.LETTER_PAPER.lower() == "letter" else "A4",
     }

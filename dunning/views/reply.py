@@ -143,6 +143,8 @@ def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpRespons
     from django.conf import settings
 
     context.setdefault("company_name", settings.COMPANY_NAME)
+    context.setdefault("company_phone", settings.COMPANY_PHONE)
+    context.setdefault("company_email", settings.COMPANY_EMAIL)
     response = render(request, "dunning/reply.html", context, status=status)
     # The address is the key: never leak it to another site ("no-referrer" would also
     # make the browser send "Origin: null" with the form, which CSRF rightly refuses).
