@@ -159,6 +159,7 @@ class _LedgerImport:
                     if kind in paths:
                         self._import_file(kind, paths[kind])
                 if not self.failed and self.affected_dealer_ids:
+                    _analyze_ledger()
                     self.result.reallocated = reallocate_dealers(self.affected_dealer_ids)
                 self.seen.drop()
                 if self.failed or self.result.dry_run:
@@ -447,3 +448,20 @@ def _batched(items: Iterable[Record], size: int) -> Iterator[list[Record]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
+
+
+# What the allocation rule and the kept figures read, per dealer.
+LEDGER_TABLES = ("receivables_dealer", "receivables_order", "receivables_payment")
+
+
+def _analyze_ledger() -> None:
+    """Give PostgreSQL's planner statistics of the rows this import wrote before the
+    allocation rule reads them back per dealer. Inside the import's transaction it sees
+    them; autovacuum cannot until the commit. Without it, a first import of a large book
+    into an empty database reads every dealer's figures with plans made for empty tables
+    (a scan of all orders per dealer: hours instead of minutes)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for table in LEDGER_TABLES:
+            cursor.execute(f"ANALYZE {table}")
