@@ -140,6 +140,11 @@ class Letter(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.level} to {self.dealer_id}"
 
+    @property
+    def reply_expires_on(self) -> dt.date:
+        """The last day a reconciliation letter's reply address takes a reply."""
+        return self.issued_on + dt.timedelta(days=self.REPLY_TOKEN_DAYS)
+
 
 class InterestCharge(models.Model):
     """Interest posted after a written notice's deadline. It is also an `Order` line of

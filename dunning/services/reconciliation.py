@@ -77,28 +77,23 @@ def issue_reconciliation_letter(
     return letter
 
 
-def reply_token_open(letter: Letter, today: dt.date) -> bool:
-    """Whether the letter's reply address still takes a reply."""
-    return (
-        letter.kind == Letter.Kind.RECONCILIATION
-        and not letter.reply
-        and today <= letter.issued_on + dt.timedelta(days=Letter.REPLY_TOKEN_DAYS)
-    )
-
-
-def letter_for_token(token: str, today: dt.date) -> Letter | None:
-    """The reconciliation letter whose reply address this is, while it takes a reply
-    (None for a made-up, answered or expired token)."""
-    if not token or len(token) > 64:
-        return None
+def letter_for_reply(token: str, today: dt.date) -> tuple[Letter | None, str]:
+    """The reconciliation letter of a reply address and why it takes no reply: "" when
+    it does, "unknown" (no such letter: None), "answered" or "expired"."""
     letter = (
         Letter.objects.select_related("dealer")
         .filter(kind=Letter.Kind.RECONCILIATION, reply_token=token)
         .first()
+        if 0 < len(token) <= 64
+        else None
     )
-    if letter is None or not reply_token_open(letter, today):
-        return None
-    return letter
+    if letter is None:
+        return None, "unknown"
+    if letter.reply:
+        return letter, "answered"
+    if today > letter.reply_expires_on:
+        return letter, "expired"
+    return letter, ""
 
 
 def parse_balance(raw: str | Decimal | None, locale: str = "en") -> Decimal | None:

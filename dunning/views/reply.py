@@ -10,7 +10,6 @@ from.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django import forms
@@ -23,7 +22,12 @@ from django.views.decorators.csrf import csrf_protect
 
 from dunning import services
 from dunning.models import Letter
-from dunning.services.reconciliation import ReplyClosed, parse_balance, record_reply
+from dunning.services.reconciliation import (
+    ReplyClosed,
+    letter_for_reply,
+    parse_balance,
+    record_reply,
+)
 from dunning.templatetags.letter_format import babel_locale
 from dunning.views.common import put_error_on_form
 
@@ -70,24 +74,6 @@ class ReplyForm(forms.Form):
         return cleaned
 
 
-def _letter_of(token: str, today: dt.date) -> tuple[Letter | None, str]:
-    """The letter of this reply address and why it takes no reply ("" when it does)."""
-    letter = (
-        Letter.objects.select_related("dealer")
-        .filter(kind=Letter.Kind.RECONCILIATION, reply_token=token)
-        .first()
-        if 0 < len(token) <= 64
-        else None
-    )
-    if letter is None:
-        return None, "unknown"
-    if letter.reply:
-        return letter, "answered"
-    if today > letter.issued_on + dt.timedelta(days=Letter.REPLY_TOKEN_DAYS):
-        return letter, "expired"
-    return letter, ""
-
-
 @never_cache
 @csrf_protect
 def reply(request: HttpRequest, token: str) -> HttpResponse:
@@ -95,7 +81,7 @@ def reply(request: HttpRequest, token: str) -> HttpResponse:
     from dunning.printing import letter_language, statement_context
 
     today = services.business_today()
-    letter, closed = _letter_of(token, today)
+    letter, closed = letter_for_reply(token, today)
     language = letter_language(letter.language if letter else "")
     with translation.override(language):
         if letter is None or closed:
