@@ -22,7 +22,7 @@ run: install
 	@echo
 	@echo "Receivables Desk is starting on http://127.0.0.1:$${PORT:-8000}/  (API docs: /api/v1/docs)"
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -p $${PORT:-8000}
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
