@@ -1,8 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from dunning.views import lists, panel, printroom
 
 urlpatterns = [
+    path("", include("dunning.urls_desk")),
+    path("", include("dunning.urls_approvals")),
+    path("", include("dunning.urls_team")),
     path("worklist/", lists.worklist, name="worklist"),
     path("dealers/<str:code>/collection/", panel.collection, name="collection"),
     path("dealers/<str:code>/collection/contact/", panel.log_contact, name="collection_contact"),

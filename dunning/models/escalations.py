@@ -59,6 +59,9 @@ class Escalation(models.Model):
         PENDING = "pending", "Pending"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        # Closed by the daily sweep because the move no longer applies (the dealer paid,
+        # the stage moved): nobody decided it, and it holds no later proposal back.
+        CLOSED = "closed", "Closed"
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="escalations")
     to_stage = models.CharField(

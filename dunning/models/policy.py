@@ -5,8 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+
+def _percent(default: Decimal, name: str) -> models.DecimalField:
+    return models.DecimalField(
+        name,
+        max_digits=5,
+        decimal_places=2,
+        default=default,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        help_text="Percent of the class's open amount",
+    )
 
 
 class CollectionPolicy(models.Model):
@@ -61,6 +73,18 @@ class CollectionPolicy(models.Model):
     quasi_bad_after_days = models.PositiveIntegerField(default=90)
     bad_after_days = models.PositiveIntegerField(default=365)
     dead_after_days = models.PositiveIntegerField(default=730)
+    # The bad-debt allowance: the share of each risk class's open amount expected to be
+    # lost ("classes drive effort and the bad-debt allowance", docs/PRACTICE.md §4).
+    allowance_uncollected_percent = _percent(Decimal("1.00"), "Allowance for uncollected debt")
+    allowance_in_collection_percent = _percent(Decimal("5.00"), "Allowance in collection")
+    allowance_quasi_bad_percent = _percent(Decimal("20.00"), "Allowance for quasi-bad debt")
+    allowance_bad_percent = _percent(Decimal("50.00"), "Allowance for bad debt")
+    allowance_dead_percent = _percent(Decimal("100.00"), "Allowance for dead debt")
+    credit_override_max_days = models.PositiveIntegerField(
+        default=90,
+        validators=[MinValueValidator(1)],
+        help_text="A manager's credit-hold override ends at most this many days ahead",
+    )
 
     history = HistoricalRecords()
 
@@ -69,6 +93,10 @@ class CollectionPolicy(models.Model):
 
     def __str__(self) -> str:
         return "Collection policy"
+
+    def allowance_percent(self, risk_class: str) -> Decimal:
+        """The allowance rate of a risk class (its `RiskClass` value), in percent."""
+        return getattr(self, f"allowance_{risk_class}_percent")
 
     @classmethod
     def current(cls) -> CollectionPolicy:
