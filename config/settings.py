@@ -172,6 +172,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
+# The cache holds what several processes share for a short while: the team desk's
+# figures (computed in the background) and an import's progress (written by the worker,
+# read by the web). It must be shared between processes: CACHE_URL (redis://... in
+# production, as django-environ spells it), by default files under var/ on one machine.
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}"),
+}
+
 # Import: accepted date formats besides ISO (strptime patterns, tried in order).
 IMPORT_DATE_FORMATS = env.list("IMPORT_DATE_FORMATS", default=["%Y-%m-%d"])
 IMPORT_BATCH_SIZE = 2000
