@@ -167,3 +167,19 @@ def _language(letter: Letter) -> str:
     if Letter.dealer.is_cached(letter):  # type: ignore[attr-defined]
         return letter_language(letter.dealer.language)
     return ""
+
+
+@shared_task(soft_time_limit=4 * 60, time_limit=5 * 60)
+def refresh_team_desk(business_date_iso: str | None = None) -> str:
+    """Recompute the team desk's figures of a business date (default: today) and keep
+    them in the shared cache (`dunning.desk.refresh_team_figures`), so that the page
+    reads them instead of computing them. Beat runs it every five minutes; running it
+    twice only stores the figures twice. Returns when they were computed."""
+    from django.utils import timezone
+
+    from dunning import desk
+
+    today = (
+        dt.date.fromisoformat(business_date_iso) if business_date_iso else sweep.business_today()
+    )
+    return desk.refresh_team_figures(today=today, now=timezone.now()).computed_at.isoformat()

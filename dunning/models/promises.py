@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
+from receivables.dates import add_years
 from receivables.models import ZERO, Dealer
 
 
@@ -34,6 +39,46 @@ class PromiseQuerySet(models.QuerySet["Promise"]):
     def decided(self) -> PromiseQuerySet:
         """Checked by the daily sweep: kept, partly kept or broken."""
         return self.exclude(status=Promise.Status.OPEN)
+
+    # A dealer's promise reliability: the share of its decided promises (kept, partly
+    # kept, broken) that fell due in the twelve months up to `today` and were kept; a
+    # partly kept promise counts as not kept ("Partial payments", docs/PRACTICE.md §17).
+    # One rule for one dealer (`reliability_counts`, the collection panel) and for many
+    # in one query (`with_dealer_reliability`, the receipts forecast).
+
+    def counted_for_reliability(self, today: dt.date) -> PromiseQuerySet:
+        """The promises a reliability counts on `today`: decided, due in the twelve months
+        up to and including `today`."""
+        return self.decided().filter(due_on__gt=add_years(today, -1), due_on__lte=today)
+
+    def reliability_counts(self, today: dt.date) -> tuple[int, int]:
+        """(kept, decided) among these promises as a reliability counts them on `today`,
+        in one query: over one dealer's promises, its record; over many, theirs together."""
+        row = self.counted_for_reliability(today).aggregate(
+            decided=Count("pk"), kept=Count("pk", filter=Q(status=Promise.Status.KEPT))
+        )
+        return row["kept"], row["decided"]
+
+    def with_dealer_reliability(self, today: dt.date) -> PromiseQuerySet:
+        """Annotate each promise with its dealer's record on `today`: `dealer_kept` and
+        `dealer_decided` (0 when the dealer has no decided promise), two correlated
+        counts served by the index on (dealer, status, due_on)."""
+        record = (
+            Promise.objects.filter(dealer=OuterRef("dealer"))
+            .counted_for_reliability(today)
+            .order_by()
+            .values("dealer")
+        )
+        kept = record.filter(status=Promise.Status.KEPT)
+        integer: models.IntegerField[int, int] = models.IntegerField()
+        return self.annotate(
+            dealer_decided=Coalesce(
+                Subquery(record.annotate(n=Count("pk")).values("n")), Value(0), output_field=integer
+            ),
+            dealer_kept=Coalesce(
+                Subquery(kept.annotate(n=Count("pk")).values("n")), Value(0), output_field=integer
+            ),
+        )
 
 
 class Promise(models.Model):
@@ -100,5 +145,17 @@ class Promise(models.Model):
         return self.due_on != self.requested_due_on
 
 
+# The annotations of `PromiseQuerySet.with_dealer_reliability`.
+DEALER_RELIABILITY = ("dealer_kept", "dealer_decided")
+
 # What a broken promise is, for every count of them: partly kept is broken for the rest.
 BROKEN_STATUSES = (Promise.Status.BROKEN, Promise.Status.PARTLY_KEPT)
+
+
+def reliability_percent(kept: int, decided: int) -> Decimal | None:
+    """A reliability as shown: kept promises as a percent of the decided ones, two
+    decimals, rounded half up; None when none was decided."""
+    if not decided:
+        return None
+    percent = Decimal(kept) * 100 / Decimal(decided)
+    return percent.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -6,17 +6,16 @@ kept."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Count, Q
 
 from dunning.calendar import next_business_day_on_or_after
 from dunning.models import InstallmentPlan, Promise
+from dunning.models.promises import reliability_percent
 from dunning.services.common import check_text, require, stamp
 from dunning.services.errors import InvalidInput
-from receivables.dates import add_years
 from receivables.models import Dealer
 from receivables.validation import CENT, money_problem
 
@@ -118,16 +117,10 @@ def make_installment_plan(
 def promise_reliability(dealer: Dealer, *, today: dt.date) -> Decimal | None:
     """Kept promises as a percent of the decided ones (kept, partly kept, broken) that
     fell due in the twelve months up to `today`; None when there are none. A partly kept
-    promise counts as not kept ("Partial payments", docs/PRACTICE.md §17)."""
-    counts = (
-        Promise.objects.decided()
-        .filter(dealer=dealer, due_on__gt=add_years(today, -1), due_on__lte=today)
-        .aggregate(decided=Count("pk"), kept=Count("pk", filter=Q(status=Promise.Status.KEPT)))
-    )
-    if not counts["decided"]:
-        return None
-    percent = Decimal(counts["kept"]) * 100 / Decimal(counts["decided"])
-    return percent.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    promise counts as not kept ("Partial payments", docs/PRACTICE.md §17). The rule is
+    the Promise QuerySet's (`counted_for_reliability`), shared with the forecast."""
+    kept, decided = Promise.objects.filter(dealer=dealer).reliability_counts(today)
+    return reliability_percent(kept, decided)
 
 
 __all__ = ["make_installment_plan", "make_promise", "promise_reliability"]
