@@ -33,6 +33,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 if TYPE_CHECKING:
@@ -665,3 +666,146 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.currency} {self.on.isoformat()}: {self.rate}"
+
+
+class ImportJobQuerySet(models.QuerySet["ImportJob"]):
+    def blocking(self, now: dt.datetime) -> ImportJobQuerySet:
+        """The jobs that keep another import from starting at `now`: a check or an import
+        still within the task's time limit, a clean check still within its hour to be
+        confirmed (`ImportJob.blocks_on`)."""
+        return self.filter(_within_time(now))
+
+    def stale(self, now: dt.datetime) -> ImportJobQuerySet:
+        """The jobs active by their status but past their time: crashed, or never
+        confirmed (`ImportJob.stale_on`). They no longer block."""
+        return self.filter(status__in=ImportJob.ACTIVE).exclude(_within_time(now))
+
+
+def _within_time(now: dt.datetime) -> Q:
+    """Active jobs still within their time at `now`. An import's time runs from its
+    start, or from its confirmation while no worker has taken it yet."""
+    limit = now - ImportJob.TIME_LIMIT
+    return (
+        Q(status=ImportJob.Status.CHECKING, created_at__gt=limit)
+        | Q(status=ImportJob.Status.CHECKED, checked_at__gt=now - ImportJob.CONFIRM_WITHIN)
+        | Q(status=ImportJob.Status.IMPORTING, import_started_at__gt=limit)
+        | Q(
+            status=ImportJob.Status.IMPORTING,
+            import_started_at__isnull=True,
+            confirmed_at__gt=limit,
+        )
+    )
+
+
+class ImportJob(models.Model):
+    """One import of the ERP's files from the finance desk: its files (stored privately
+    under MEDIA_ROOT/imports/<id>/), the check that reports every bad row before anything
+    is written, and the import the user confirms after a clean check.
+
+    The row holds the durable state; the rows done while a check or an import runs are in
+    the cache (`receivables.importing.jobs`), because the import writes in one long
+    transaction that nobody else can read into. One import at a time: the partial unique
+    constraint lets one job of the whole table be active (checking, checked or importing),
+    so two uploads at the same moment cannot both start. Written only by
+    `receivables.importing.jobs`.
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked, awaiting confirmation")
+        CHECK_FAILED = "check_failed", _("Check found errors")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+        DISCARDED = "discarded", _("Discarded")
+        EXPIRED = "expired", _("Not confirmed in time")
+
+    ACTIVE = (Status.CHECKING, Status.CHECKED, Status.IMPORTING)
+    # A clean check waits this long for its confirmation, then stops blocking others.
+    CONFIRM_WITHIN = dt.timedelta(hours=1)
+    # The check's and the import's Celery time limit (receivables/tasks.py): a job still
+    # "running" after it has crashed, and counts as failed. Two million rows take about
+    # half an hour to import (docs/BENCHMARKS.md); a check takes as long.
+    TIME_LIMIT = dt.timedelta(hours=2)
+    # Bad rows kept for the page (all of them are counted): enough to fix a file by, and
+    # a row that stays small when every line of a large file is wrong.
+    MAX_STORED_ERRORS = 10_000
+
+    # The same for every job: what the one-active-job constraint is unique on.
+    slot = models.CharField(max_length=10, default="ledger", editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CHECKING)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    # [{"kind": "orders", "name": "orders.csv", "path": "imports/7/orders/orders.csv",
+    #   "rows": 1200}] in the order they are imported; rows counted when stored.
+    files = models.JSONField(default=list)
+    total_rows = models.PositiveIntegerField(default=0)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # What the check found would change, per file: [{"kind", "file", "read", "created",
+    # "updated", "unchanged"}], and the bad rows: [{"file", "line", "column", "message"}],
+    # at most `MAX_STORED_ERRORS` of `error_count`.
+    check_files = models.JSONField(default=list)
+    errors = models.JSONField(default=list)
+    error_count = models.PositiveIntegerField(default=0)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the task that claims the import, so that a message delivered twice imports once.
+    import_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # What the import changed, as `check_files`, and the allocations it wrote.
+    result_files = models.JSONField(default=list)
+    reallocated = models.PositiveIntegerField(null=True, blank=True)
+    failure = models.TextField(blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slot"],
+                condition=Q(status__in=["checking", "checked", "importing"]),
+                name="importjob_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} ({self.status})"
+
+    def stale_on(self, now: dt.datetime) -> bool:
+        """Active by its status but past its time: a crashed check or import, or a clean
+        check nobody confirmed within the hour. It no longer blocks another import."""
+        if self.status == self.Status.CHECKING:
+            return self.created_at <= now - self.TIME_LIMIT
+        if self.status == self.Status.CHECKED:
+            return self.checked_at is not None and self.checked_at <= now - self.CONFIRM_WITHIN
+        if self.status == self.Status.IMPORTING:
+            started = self.import_started_at or self.confirmed_at or self.created_at
+            return started <= now - self.TIME_LIMIT
+        return False
+
+    def status_on(self, now: dt.datetime) -> str:
+        """The status as it stands at `now`: a stale job shows as what it has become
+        (failed, or not confirmed in time) before anybody writes it down."""
+        if not self.stale_on(now):
+            return self.status
+        if self.status == self.Status.CHECKED:
+            return self.Status.EXPIRED
+        return self.Status.FAILED
+
+    def blocks_on(self, now: dt.datetime) -> bool:
+        return self.status in self.ACTIVE and not self.stale_on(now)
+
+    def confirm_by(self, now: dt.datetime) -> dt.datetime | None:
+        """Until when a clean check may be confirmed."""
+        if self.checked_at is None:
+            return None
+        return self.checked_at + self.CONFIRM_WITHIN

@@ -27,6 +27,9 @@ _LEDGER = ["dealer", "contact", "order", "orderline", "payment", "allocation", "
 # Exchange rates are finance's figures: kept by finance and managers, read by the others
 # who see whole-book amounts; never deleted by a role (a rate once used is evidence).
 _RATES = ["exchangerate"]
+# Imports from the finance desk: started (and confirmed) by finance and managers, who see
+# each other's, since one import at a time runs for the whole book.
+_IMPORTS = ["importjob"]
 
 
 def _perms(app: str, models: list[str], actions: list[str]) -> list[str]:
@@ -39,10 +42,12 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.MANAGER: [
         *_perms("receivables", _LEDGER, ["view", "add", "change", "delete"]),
         *_perms("receivables", _RATES, ["view", "add", "change"]),
+        *_perms("receivables", _IMPORTS, ["view", "add"]),
     ],
     Role.FINANCE: [
         *_perms("receivables", _LEDGER, ["view", "add", "change"]),
         *_perms("receivables", _RATES, ["view", "add", "change"]),
+        *_perms("receivables", _IMPORTS, ["view", "add"]),
     ],
     Role.AUDITOR: [
         *_perms("receivables", _LEDGER, ["view"]),

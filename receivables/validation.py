@@ -5,6 +5,7 @@ country, a currency, an amount of money and a text may be. Each returns what is 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Final
@@ -60,6 +61,15 @@ def money_problem(amount: Decimal, *, zero_allowed: bool = False) -> str:
         return "has more than 2 decimals"
     if amount < 0 or (amount == 0 and not zero_allowed):
         return "must be 0 or more" if zero_allowed else "must be more than 0"
+    return ""
+
+
+def received_on_problem(day: dt.date, *, today: dt.date) -> str:
+    """Money counts from the day it arrived, so a payment cannot be dated after business
+    `today`: allocated "early", it would settle orders and stop reminders for money that
+    is not there yet."""
+    if day > today:
+        return f"is after today ({today.isoformat()})"
     return ""
 
 

@@ -102,12 +102,16 @@ def import_ledger(
     batch_size: int | None = None,
     progress: Callable[[str], None] | None = None,
     progress_every: int = PROGRESS_EVERY,
+    on_rows: Callable[[str, int], None] | None = None,
 ) -> ImportResult:
     """Import the given files in one transaction; nothing is kept if any row is bad or
     on a dry run. Bad input never raises: it comes back in `ImportResult.errors`.
 
     `date_formats` are strptime patterns accepted besides ISO dates (default:
-    `settings.IMPORT_DATE_FORMATS`)."""
+    `settings.IMPORT_DATE_FORMATS`). `progress` gets a line of text now and then (the
+    command prints it); `on_rows(kind, done)` gets the rows of the file `kind` done so
+    far after each batch and at the file's end, for a progress bar. It is called from
+    inside the import's transaction, so what it writes must not go to the database."""
     formats = [ISO_DATE, *(settings.IMPORT_DATE_FORMATS if date_formats is None else date_formats)]
     run = _LedgerImport(
         dry_run=dry_run,
@@ -115,6 +119,7 @@ def import_ledger(
         batch_size=batch_size or settings.IMPORT_BATCH_SIZE,
         progress=progress or (lambda message: None),
         progress_every=progress_every,
+        on_rows=on_rows or (lambda kind, done: None),
     )
     paths = {"dealers": dealers, "orders": orders, "payments": payments, "rates": rates}
     return run.run({kind: path for kind, path in paths.items() if path is not None})
@@ -134,12 +139,14 @@ class _LedgerImport:
         batch_size: int,
         progress: Callable[[str], None],
         progress_every: int,
+        on_rows: Callable[[str, int], None],
     ) -> None:
         self.result = ImportResult(dry_run=dry_run)
         self.date_formats = date_formats
         self.batch_size = batch_size
         self.progress = progress
         self.progress_every = progress_every
+        self.on_rows = on_rows
         self.seen = _SeenKeys()
         # Files that could not be read at all: rows naming their keys are not reported
         # as unknown, which would bury the real error under thousands of copies.
@@ -191,6 +198,8 @@ class _LedgerImport:
                     self._check_batch(kind, batch, report)
                     if not self.failed:
                         self._write(kind, batch, file_result, reason=f"import {path.name}")
+                    self.on_rows(kind, file_result.read)
+                self.on_rows(kind, file_result.read)  # also for a file without rows
                 if file_result.read == 0:
                     report(header_line, "", "the file has a header but no rows")
         except ImportFileError as exc:
