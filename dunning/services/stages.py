@@ -1,5 +1,6 @@
 """The account's stage: moving it through the state machine, and the two things a
-manager sets on the account besides (the assessment and a credit-hold override)."""
+manager sets on the account besides (the assessment and a credit-hold override, which a
+manager may also end early)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,26 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, NullIf, Substr, Trim
+from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from dunning.figures import DealerFacts, facts_for
-from dunning.models import CollectionAccount, Escalation, StageChange, refusal_of
+from dunning.models import (
+    CollectionAccount,
+    CollectionPolicy,
+    Escalation,
+    StageChange,
+    refusal_of,
+)
 from dunning.services.common import check_choice, check_text, require, stamp
 from dunning.services.errors import (
     InvalidInput,
     PermissionDenied,
     StageConflict,
     TransitionNotAllowed,
+    WorkflowConflict,
 )
 from receivables.models import Dealer
 
@@ -136,11 +147,25 @@ def set_assessment(
 def override_credit_hold(
     *, dealer: Dealer, until: dt.date, reason: str, by: User, today: dt.date
 ) -> CollectionAccount:
-    """A manager lets the dealer buy on credit despite a hold, until a date (line 12)."""
+    """A manager lets the dealer buy on credit despite a hold, until a date (line 12),
+    at most the policy's `credit_override_max_days` ahead: an override is a bridge over
+    a known gap (harvest money due), not a way out of the hold; a longer one is a new
+    decision, taken again when it ends."""
     if not by.has_perm("dunning.override_credit_hold"):
         raise PermissionDenied("Only a collection manager may override a credit hold.")
     if until < today:
         raise InvalidInput("until", "The override must last until today or later.")
+    longest = CollectionPolicy.current().credit_override_max_days
+    last_day = today + dt.timedelta(days=longest)
+    if until > last_day:
+        raise InvalidInput(
+            "until",
+            _(
+                "An override lasts at most %(days)s days (the collection policy): "
+                "until %(last_day)s at the latest."
+            )
+            % {"days": longest, "last_day": f"{last_day:%Y-%m-%d}"},
+        )
     reason = check_text("reason", reason)
     account = _locked_account(dealer)
     account.credit_hold_override_until = until
@@ -157,12 +182,86 @@ def override_credit_hold(
     return account
 
 
+# The start of the history reason of an override ended early: `with_early_end` finds the
+# ending by it. Data, not a sentence for the page, so never translated.
+OVERRIDE_ENDED = "Credit hold override ended early"
+
+
+@transaction.atomic
+def end_credit_override(
+    *, dealer: Dealer, by: User, today: dt.date, reason: str
+) -> CollectionAccount:
+    """A manager ends an override before its date: the hold applies again from today.
+
+    The override's last day becomes yesterday rather than being cleared: the account
+    keeps who granted it and why (the recently ended overrides list them, and
+    `credit_hold_overridden(today)` is false at once), and the history record of this
+    change says who ended it, when and why (`OVERRIDE_ENDED`, read by `with_early_end`).
+    Raises `WorkflowConflict` when there is no override running today (it ran out, or
+    somebody ended it first).
+    """
+    if not by.has_perm("dunning.override_credit_hold"):
+        raise PermissionDenied(_("Only a collection manager may end a credit hold override."))
+    reason = check_text("reason", reason, max_length=2000)
+    account = CollectionAccount.objects.select_for_update().filter(dealer=dealer).first()
+    if account is None or not account.credit_hold_overridden(today):
+        raise WorkflowConflict(
+            _("The credit hold of %(code)s is not overridden today: there is nothing to end.")
+            % {"code": dealer.code}
+        )
+    account.credit_hold_override_until = today - dt.timedelta(days=1)
+    stamp(account, by=by, reason=f"{OVERRIDE_ENDED}: {reason}")
+    account.save(update_fields=["credit_hold_override_until"])
+    return account
+
+
+def with_early_end(accounts: QuerySet[CollectionAccount]) -> QuerySet[CollectionAccount]:
+    """Annotate, for overrides ended early (`end_credit_override`), who ended it
+    (`ended_by`, the user's full name, else the username), when (`ended_at`) and why
+    (`ended_reason`, the reason given, without `OVERRIDE_ENDED`); None for an override
+    that ran to its date. One query for any number of accounts: the ending is the
+    history record that set the account's present last day with that reason."""
+    endings = CollectionAccount.history.filter(
+        id=OuterRef("pk"),
+        credit_hold_override_until=OuterRef("credit_hold_override_until"),
+        history_change_reason__startswith=OVERRIDE_ENDED,
+    ).order_by("-history_date", "-history_id")
+    return accounts.annotate(
+        ended_by=Subquery(
+            endings.annotate(
+                name=Coalesce(
+                    NullIf(
+                        Trim(
+                            Concat(
+                                "history_user__first_name",
+                                Value(" "),
+                                "history_user__last_name",
+                            )
+                        ),
+                        Value(""),
+                    ),
+                    "history_user__username",
+                )
+            ).values("name")[:1]
+        ),
+        ended_at=Subquery(endings.values("history_date")[:1]),
+        ended_reason=Subquery(
+            endings.annotate(
+                given=Substr("history_change_reason", len(OVERRIDE_ENDED) + len(": ") + 1)
+            ).values("given")[:1]
+        ),
+    )
+
+
 __all__ = [
+    "OVERRIDE_ENDED",
     "can_move",
+    "end_credit_override",
     "ensure_account",
     "load_facts",
     "move_stage",
     "override_credit_hold",
     "set_assessment",
     "why_not",
+    "with_early_end",
 ]
