@@ -19,7 +19,6 @@ from dunning.models import (
     CollectionAccount,
     ContactLog,
     DealerEvent,
-    Escalation,
     Excuse,
 )
 from receivables.models import Agency, Contact, DealerQuerySet
@@ -72,14 +71,6 @@ class WorklistFilterForm(forms.Form):
         field.choices = [("", "All collectors")] + [
             (u.pk, u.get_full_name() or u.get_username()) for u in users
         ]
-
-
-class EscalationFilterForm(forms.Form):
-    status = forms.ChoiceField(
-        required=False,
-        choices=[("", "All"), *Escalation.Status.choices],
-        label="Status",
-    )
 
 
 class PromiseForm(forms.Form):
@@ -191,10 +182,6 @@ class AssessmentForm(forms.Form):
 class CreditOverrideForm(forms.Form):
     until = forms.DateField(label="Lift the hold until", widget=DateInput())
     reason = forms.CharField(label="Reason", max_length=2000, widget=_text())
-
-
-class DecisionForm(forms.Form):
-    note = forms.CharField(label="Note", required=False, max_length=2000, widget=_text())
 
 
 class TaskDoneForm(forms.Form):

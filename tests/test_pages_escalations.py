@@ -171,7 +171,9 @@ def test_second_decision_is_a_message_not_an_error(client, manager, collector):
         escalation_id=escalation.pk, by=other_manager, note="", today=TODAY, now=NOW
     )
     client.force_login(manager)
-    response = client.post(f"/escalations/{escalation.pk}/reject/", follow=True)
+    response = client.post(
+        f"/escalations/{escalation.pk}/reject/", {"note": "Not yet"}, follow=True
+    )
     assert response.status_code == 200
     assert messages_of(response) == [f"Escalation #{escalation.pk} was already approved by max."]
     escalation.refresh_from_db()
@@ -183,10 +185,13 @@ def test_decision_returns_to_the_filtered_queue_but_never_off_site(client, manag
     second = requested(soft_dealer(collector), collector)
     client.force_login(manager)
     response = client.post(
-        f"/escalations/{first.pk}/reject/", {"next": "/escalations/?status=pending"}
+        f"/escalations/{first.pk}/reject/",
+        {"next": "/escalations/?status=pending", "note": "Not yet"},
     )
     assert response["Location"] == "/escalations/?status=pending"
-    response = client.post(f"/escalations/{second.pk}/reject/", {"next": "https://evil.example/"})
+    response = client.post(
+        f"/escalations/{second.pk}/reject/", {"next": "https://evil.example/", "note": "No"}
+    )
     assert response["Location"] == "/escalations/"
 
 

@@ -38,7 +38,9 @@ from receivables.models import Agency, Contact
 
 collection_router = Router(tags=["collection"])
 
-EscalationStatus = Literal["pending", "approved", "rejected"]
+# `closed`: a pending request the daily sweep closed because its move no longer applies
+# (the dealer paid, the stage moved); nobody decided it, `decision_note` says why.
+EscalationStatus = Literal["pending", "approved", "rejected", "closed"]
 
 # --- Schemas --------------------------------------------------------------------------------
 
@@ -88,7 +90,7 @@ class EscalationOut(Schema):
     requested_by: str = Field(description='A username, or "system" for the daily sweep')
     requested_at: str
     requested_on: dt.date
-    decided_by: str | None
+    decided_by: str | None = Field(description="null while pending, and when closed by the sweep")
     decided_at: str | None
     decision_note: str
     agency: str | None = Field(description="The agency of a placement")

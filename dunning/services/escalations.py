@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 from simple_history.utils import bulk_create_with_history
 
 from dunning.models import (
@@ -32,6 +33,7 @@ from dunning.services.errors import (
     InvalidInput,
     PermissionDenied,
     TransitionNotAllowed,
+    WorkflowConflict,
 )
 from dunning.services.evidence import attach_evidence
 from dunning.services.letters import issue_escalation_notice
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 DECIDE_PERMISSION = "dunning.decide_escalation"
+
+E = TypeVar("E", bound=Exception)
 
 # A request of the system's that a manager rejected is not proposed again for this many
 # days (a person may still ask; new broken promises or events count after that).
@@ -132,7 +136,8 @@ def escalation_alert_text(
     )
 
 
-def _alert_key(escalation: Escalation) -> str:
+def escalation_alert_key(escalation: Escalation) -> str:
+    """The `source_key` of the managers' alert about a new request."""
     return f"escalation:{escalation.pk}"
 
 
@@ -205,7 +210,7 @@ def request_escalation(
         message=escalation_alert_text(
             escalation, by=by, code=dealer.code, name=dealer.name, from_stage=account.stage
         ),
-        source_key=_alert_key(escalation),
+        source_key=escalation_alert_key(escalation),
     )
     return escalation
 
@@ -296,7 +301,7 @@ def propose_escalations(
                 message=escalation_alert_text(
                     escalation, by=None, code=code, name=name, from_stage=stage
                 ),
-                source_key=_alert_key(escalation),
+                source_key=escalation_alert_key(escalation),
             )
         )
     Alert.objects.bulk_create(made.alerts)
@@ -330,23 +335,54 @@ def _evidence_of(
     return found
 
 
+def _briefly(error: E, brief: str) -> E:
+    """Attach to a refusal its short form, as a list of outcomes shows it beside the
+    request's number ("you requested it"); the message stays the whole sentence."""
+    error.brief = brief  # type: ignore[attr-defined]
+    return error
+
+
 def _decidable(escalation_id: int, by: User) -> Escalation:
     """The pending escalation, locked, if `by` may decide it."""
     if not by.has_perm(DECIDE_PERMISSION):
-        raise PermissionDenied("Only a collection manager may decide an escalation.")
+        raise _briefly(
+            PermissionDenied("Only a collection manager may decide an escalation."),
+            gettext("not decided: only a collection manager may decide it"),
+        )
     escalation = (
         Escalation.objects.select_for_update(of=("self",))
         .select_related("dealer", "decided_by")
         .get(pk=escalation_id)
     )
     if escalation.requested_by_id == by.pk:
-        raise PermissionDenied("You requested this escalation: another manager must decide it.")
+        raise _briefly(
+            PermissionDenied("You requested this escalation: another manager must decide it."),
+            gettext("not decided: you requested it"),
+        )
     if escalation.status != Escalation.Status.PENDING:
-        decided_by = escalation.decided_by.get_username() if escalation.decided_by else "someone"
-        raise EscalationConflict(
-            f"Escalation #{escalation.pk} was already {escalation.status} by {decided_by}."
+        if escalation.decided_by is not None:
+            decided_by = escalation.decided_by.get_username()
+        elif escalation.status == Escalation.Status.CLOSED:
+            decided_by = "the daily sweep"
+        else:
+            decided_by = "someone"
+        raise _briefly(
+            EscalationConflict(
+                f"Escalation #{escalation.pk} was already {escalation.status} by {decided_by}."
+            ),
+            _already(escalation.status, decided_by),
         )
     return escalation
+
+
+def _already(status: str, by: str) -> str:
+    """The short form of "already decided" for a list of outcomes: "already approved by
+    bob", in the page's language."""
+    if status == Escalation.Status.CLOSED:
+        return gettext("already closed by the daily sweep")
+    if status == Escalation.Status.APPROVED:
+        return gettext("already approved by %(user)s") % {"user": by}
+    return gettext("already rejected by %(user)s") % {"user": by}
 
 
 def _decide(
@@ -385,8 +421,12 @@ def approve_escalation(
             escalation=escalation,
         )
     except TransitionNotAllowed as exc:
-        raise EscalationConflict(
-            f"Escalation #{escalation.pk} can no longer be approved: {exc} Reject it instead."
+        raise _briefly(
+            EscalationConflict(
+                f"Escalation #{escalation.pk} can no longer be approved: {exc} Reject it instead."
+            ),
+            gettext("not decided: the move is no longer possible (%(why)s); reject it instead")
+            % {"why": why_not(account, ESCALATION_TRANSITIONS[Stage(escalation.to_stage)])},
         ) from exc
     if escalation.to_stage == Stage.AGENCY and escalation.agency_id is not None:
         # The placement is what lets the agency's users see the account.
@@ -408,11 +448,102 @@ def reject_escalation(
     return _decide(escalation, status=Escalation.Status.REJECTED, by=by, note=note, now=now)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one request of a decision taken on several (`decide_escalations`):
+    decided now (`status`), or not, and why (`refusal`, short, beside the request's
+    number; `detail`, the service's whole sentence). `forbidden` marks a refusal of the
+    role or of the four-eyes rule, which a page deciding one request answers with 403."""
+
+    escalation_id: int
+    status: str = ""
+    refusal: str = ""
+    detail: str = ""
+    forbidden: bool = False
+    escalation: Escalation | None = None
+
+    @property
+    def decided(self) -> bool:
+        return bool(self.status)
+
+    def __str__(self) -> str:
+        values = {"id": self.escalation_id, "why": self.refusal}
+        if self.status == Escalation.Status.APPROVED:
+            return gettext("#%(id)s approved") % values
+        if self.status == Escalation.Status.REJECTED:
+            return gettext("#%(id)s rejected") % values
+        return gettext("#%(id)s %(why)s") % values
+
+    @classmethod
+    def missing(cls, escalation_id: int) -> Outcome:
+        """A number that names no request the user may see."""
+        return cls(
+            escalation_id,
+            refusal=gettext("not decided: there is no such request"),
+            detail=f"No escalation #{escalation_id}.",
+        )
+
+
+@transaction.atomic
+def decide_escalations(
+    *,
+    escalation_ids: Sequence[int],
+    approve: bool,
+    by: User,
+    note: str,
+    today: dt.date,
+    now: dt.datetime,
+) -> list[Outcome]:
+    """Approve (or reject) each of the requests, in the order given, one by one through
+    `approve_escalation` / `reject_escalation`, each in its own savepoint (theirs, inside
+    this transaction): the role, the four-eyes rule and the conflicts apply to each, and
+    a refusal undoes that request only. Returns what became of each, in the same order;
+    a number given twice is decided once.
+
+    A rejection from the desk says why: the requester reads the reason, and so does an
+    auditor later. Rejecting without a note is refused with `InvalidInput("note")`
+    before anything is decided (a user who may not decide at all is told that instead,
+    request by request). (The API's `/reject` keeps its
+    note optional, as docs/API.md says.) Which requests the user may see is the
+    caller's check, as for every service: pass only those (`Outcome.missing` for the
+    rest).
+    """
+    note = check_text("note", note, required=False)
+    # Someone who may not decide is told so for each request, whatever the note.
+    if not approve and not note and by.has_perm(DECIDE_PERMISSION):
+        raise InvalidInput(
+            "note", gettext("Say why you reject them: the requester reads the reason.")
+        )
+    decide = approve_escalation if approve else reject_escalation
+    outcomes = []
+    for escalation_id in dict.fromkeys(escalation_ids):
+        try:
+            decided = decide(escalation_id=escalation_id, by=by, note=note, today=today, now=now)
+        except Escalation.DoesNotExist:
+            outcomes.append(Outcome.missing(escalation_id))
+        except (PermissionDenied, WorkflowConflict) as error:
+            outcomes.append(
+                Outcome(
+                    escalation_id,
+                    refusal=getattr(error, "brief", "")
+                    or gettext("not decided: %(why)s") % {"why": str(error)},
+                    detail=str(error),
+                    forbidden=isinstance(error, PermissionDenied),
+                )
+            )
+        else:
+            outcomes.append(Outcome(escalation_id, status=decided.status, escalation=decided))
+    return outcomes
+
+
 __all__ = [
     "REJECTION_COOLDOWN_DAYS",
+    "Outcome",
     "Proposal",
     "ProposalsMade",
     "approve_escalation",
+    "decide_escalations",
+    "escalation_alert_key",
     "escalation_alert_text",
     "held_back_by",
     "propose_escalations",

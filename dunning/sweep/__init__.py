@@ -8,7 +8,9 @@ every dealer that needs it,
    money received in its window; a broken one opens a follow-up call for the collector on
    the next business day; open promises of an account settled today count as kept;
 3. escalation to `hard` proposed at `hard_proposal_days` past due or on the second broken
-   promise within the window, with an alert for the managers;
+   promise within the window, with an alert for the managers; a pending request whose
+   move the state machine no longer allows after the moves (the dealer paid, the stage
+   moved, the account is already there) closed, saying why, its alert acknowledged;
 4. letters (records; rendering is elsewhere): reminder 1 and 2, then the final demand with
    the written interest notice, each once per overdue episode;
 5. interest after the notice's deadline, posted as an interest order that payments settle;

@@ -45,6 +45,9 @@ def sweep_dealers(
     facts = load_facts(accounts, first=first, last=last, today=today, policy=policy)
 
     moves = steps.move_stages(accounts, facts, today=today, policy=policy)
+    # After the moves: a pending request is closed when its move is no longer possible
+    # for the stage of after them (as approving it would find).
+    stale = steps.close_stale_escalations(accounts, moves, today=today)
     # After the moves: the open promises of an account settled today count as kept.
     promises = steps.check_promises(
         first=first, last=last, facts=facts, settled=moves.settled, today=today, policy=policy
@@ -63,6 +66,7 @@ def sweep_dealers(
 
     decisions = Decisions(
         moves=moves,
+        stale=stale,
         promises=promises,
         proposals=proposals,
         letters=letters,
@@ -76,7 +80,9 @@ def sweep_dealers(
 def open_and_lock_accounts(*, first: int, last: int) -> tuple[dict[int, CollectionAccount], int]:
     """Every dealer of the batch gets an account; all of them are locked, so that a
     collector's or manager's change waits for the batch (and then sees its result).
-    Returns the accounts by dealer id, and how many were opened now."""
+    The same query says which stages each has a pending escalation request for
+    (`steps.pending_requests`). Returns the accounts by dealer id, and how many were
+    opened now."""
     missing = list(
         Dealer.objects.filter(pk__range=(first, last), account__isnull=True)
         .order_by()
@@ -90,6 +96,7 @@ def open_and_lock_accounts(*, first: int, last: int) -> tuple[dict[int, Collecti
     locked = (
         CollectionAccount.objects.select_for_update()
         .filter(dealer_id__gte=first, dealer_id__lte=last)
+        .annotate(**steps.pending_requests())
         .order_by("pk")
     )
     accounts = {account.dealer_id: account for account in locked}

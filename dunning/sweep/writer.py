@@ -1,7 +1,8 @@
 """Saving what the steps of a batch decided (`dunning.sweep.steps`), in bulk: the number
 of queries depends on what kinds of things happen, never on how many dealers. Escalation
 proposals go through `dunning.services.escalations.propose_escalations`, which owns the
-rule that holds a proposal back and the text of the managers' alert."""
+rule that holds a proposal back and the text of the managers' alert; pending requests
+the state machine no longer allows are closed here (`_close_escalations`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
 from simple_history.utils import (
     bulk_create_with_history,
     bulk_update_with_history,
@@ -20,6 +22,7 @@ from simple_history.utils import (
 from dunning.models import (
     Alert,
     CollectionAccount,
+    Escalation,
     InterestCharge,
     Letter,
     Promise,
@@ -27,7 +30,7 @@ from dunning.models import (
     Task,
 )
 from dunning.services.alerts import mail_managers_after_commit
-from dunning.services.escalations import Proposal, propose_escalations
+from dunning.services.escalations import Proposal, escalation_alert_key, propose_escalations
 from dunning.services.letters import render_after_commit
 from dunning.sweep.steps import (
     InterestDecisions,
@@ -35,6 +38,7 @@ from dunning.sweep.steps import (
     LimitationWarnings,
     PromiseDecisions,
     StageMoves,
+    StaleEscalations,
 )
 from receivables.allocation import reallocate_dealers
 from receivables.models import Order
@@ -47,6 +51,7 @@ class Decisions:
     """Everything the steps of one batch decided."""
 
     moves: StageMoves
+    stale: StaleEscalations
     promises: PromiseDecisions
     proposals: list[Proposal]
     letters: LetterDecisions
@@ -72,6 +77,12 @@ def write_decisions(decisions: Decisions, *, today: dt.date) -> Counter[str]:
     if moves.changes:
         StageChange.objects.bulk_create(moves.changes)
         counts.update(f"moved_to_{change.to_stage}" for change in moves.changes)
+    if decisions.stale.closures:
+        # Before the proposals: a request closed today never stands in a new one's way
+        # (`held_back_by` reads pending and rejected requests only).
+        closed = _close_escalations(decisions.stale)
+        if closed:
+            counts["escalations_closed"] = closed
     new_alerts: list[Alert] = []
     if decisions.proposals:
         # After the accounts: the proposals' alerts name the stage of after today's moves.
@@ -124,6 +135,51 @@ def _write_accounts(moves: StageMoves) -> None:
     get_history_manager_for_model(CollectionAccount).bulk_history_create(
         accounts, update=True, default_change_reason=CHANGE_REASON
     )
+
+
+ESCALATION_CLOSED = "closed by the daily sweep"
+
+
+def _close_escalations(stale: StaleEscalations) -> int:
+    """Close the stale pending requests: status `closed`, nobody deciding, the note
+    saying why, a history row "closed by the daily sweep", and their managers' alerts
+    acknowledged (there is nothing left to decide). Returns how many were closed.
+
+    A request a manager is deciding at this moment is locked by that decision, which
+    locked it before the account: it is skipped (SKIP LOCKED), never waited for, so the
+    batch, which holds the account, and the manager cannot deadlock. If it is still
+    pending tomorrow, tomorrow's sweep closes it."""
+    notes = {(c.dealer_id, c.to_stage): c.note for c in stale.closures}
+    escalations = [
+        escalation
+        for escalation in Escalation.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status=Escalation.Status.PENDING,
+            dealer_id__in={dealer_id for dealer_id, _ in notes},
+            to_stage__in={stage for _, stage in notes},
+        )
+        .order_by("pk")
+        if (escalation.dealer_id, escalation.to_stage) in notes
+    ]
+    if not escalations:
+        return 0
+    closed_at = timezone.now()
+    for escalation in escalations:
+        escalation.status = Escalation.Status.CLOSED
+        escalation.decided_by = None
+        escalation.decided_at = closed_at
+        escalation.decision_note = notes[(escalation.dealer_id, escalation.to_stage)]
+    bulk_update_with_history(
+        escalations,
+        Escalation,
+        ["status", "decided_by", "decided_at", "decision_note"],
+        default_change_reason=ESCALATION_CLOSED,
+    )
+    Alert.objects.filter(
+        source_key__in=[escalation_alert_key(escalation) for escalation in escalations],
+        acknowledged_at__isnull=True,
+    ).update(acknowledged_at=closed_at)
+    return len(escalations)
 
 
 def _write_interest(interest: InterestDecisions) -> None:
