@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.api import api
+from config.navigation import landing
 from dunning.views.reply import reply
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("start/", landing, name="landing"),
     # Printed on reconciliation letters: no login, the token is the key (docs/API.md).
     path("reply/<str:token>", reply, name="reply"),
     path("", include("dunning.urls")),

@@ -841,13 +841,17 @@ def _perms(*codenames: str) -> list[Any]:
 READ_PAGES = ["/print-room/", "/print-room/reconciliation/"]
 
 
-def test_the_navigation_links_the_print_room_for_those_who_read_letters(
+def test_the_navigation_links_the_print_room_for_finance_and_auditors(
     finance: Any, collector: Any
 ) -> None:
     nobody = UserFactory(username="nobody")
+    auditor = UserFactory(role="auditor", username="audrey")
 
     assert ">Print room</a>" in as_user(finance).get("/").content.decode()
-    assert ">Print room</a>" in as_user(collector).get("/worklist/").content.decode()
+    assert ">Print room</a>" in as_user(auditor).get("/").content.decode()
+    # Collectors read a dealer's letters on its collection page; the print room is
+    # finance's work, not on their menu.
+    assert ">Print room</a>" not in as_user(collector).get("/worklist/").content.decode()
     assert ">Print room</a>" not in as_user(nobody).get("/").content.decode()
     assert as_user(nobody).get("/print-room/").status_code == 403
     current = as_user(finance).get("/print-room/reconciliation/").content.decode()

@@ -221,6 +221,6 @@ def test_worklist_costs_the_same_queries_for_3_and_30_dealers(
     # Session, user, groups, the collector choices, the policy, the kept figures that no
     # longer hold (none here), the dealers counted per currency, the page of them sorted
     # by priority in SQL (no rate to read: euros only), then the calls, promises and
-    # tasks of the page shown, and the two permission lookups of the navigation.
-    with django_assert_num_queries(13):
+    # tasks of the page shown. (The navigation reads the role from the groups above.)
+    with django_assert_num_queries(11):
         client.get("/worklist/")
