@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 from django.utils.functional import Promise as LazyText
+from django.utils.translation import gettext_lazy as _
 
 from receivables.roles import Role, role_of
 

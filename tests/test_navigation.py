@@ -66,9 +66,7 @@ def test_each_role_lands_on_its_days_first_page_after_logging_in(role: Role, lan
     assert LANDING.get(role, "home") == lands_on
     user = UserFactory(role=role.value, username=f"land-{role.value}")
     client = Client()
-    response = client.post(
-        reverse("login"), {"username": user.username, "password": PASSWORD}
-    )
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302
     landing = client.get(response["Location"])
     assert landing.status_code == 302
