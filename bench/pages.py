@@ -57,6 +57,7 @@ REQUESTS = 30
 SLOW_S = 30.0
 SLOW_REQUESTS = 3
 YEARS_BACK = 2
+PENDING_ESCALATIONS = 500
 
 
 # --- Preparation ------------------------------------------------------------------------
@@ -114,8 +115,11 @@ def prepare(bench_date: dt.date) -> dict:
         raise SystemExit(f"none of the collector's {owned} dealers has anything overdue")
     from dunning.models import Letter
 
+    pending = _enough_pending_escalations(today)
     return {
         "today": today.isoformat(),
+        "collector_id": collector.pk,
+        "pending_escalations": pending,
         # The print room is timed on the bench date's letters, the sweep's.
         "letters_day": bench_date.isoformat(),
         "letters_that_day": Letter.objects.filter(issued_on=bench_date).count(),
@@ -124,6 +128,55 @@ def prepare(bench_date: dt.date) -> dict:
         "dealer": dealer.code,
         "dealer_overdue": str(dealer.overdue),  # type: ignore[attr-defined]
     }
+
+
+def _enough_pending_escalations(today: dt.date) -> int:
+    """At least PENDING_ESCALATIONS pending requests for the approvals page: the sweep's
+    proposals, topped up with proposals to move the most overdue dealers without one to
+    hard collection (as the sweep would propose them). Returns how many are pending."""
+    from django.db.models import Q
+
+    from dunning.models import Escalation, Stage
+    from dunning.services.escalations import Proposal, propose_escalations
+    from dunning.services.stages import ensure_account
+    from receivables.models import Dealer
+
+    pending = Escalation.objects.filter(status=Escalation.Status.PENDING)
+    missing = PENDING_ESCALATIONS - pending.count()
+    if missing > 0:
+        dealers = list(
+            Dealer.objects.with_balance(today)
+            .filter(Q(overdue__gt=0))
+            .exclude(pk__in=pending.values("dealer_id"))
+            .order_by("-overdue", "code")[:missing]
+        )
+        for dealer in dealers:
+            ensure_account(dealer)
+        propose_escalations(
+            [
+                Proposal(d.pk, Stage.HARD, "Bench: long overdue, proposed for hard collection")
+                for d in dealers
+            ],
+            today=today,
+            mail_managers=False,
+        )
+    return pending.count()
+
+
+def desk_cold(runs: int = 3) -> dict:
+    """The team desk's figures computed from the book (what the beat task does every five
+    minutes and a manager waits for when the cache is empty), in this process."""
+    from django.utils import timezone
+
+    from dunning.desk import team_figures
+    from receivables.dates import business_today
+
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        team_figures(today=business_today(), now=timezone.now())
+        times.append((time.perf_counter() - started) * 1000)
+    return {"runs": runs, "median_ms": statistics.median(times), "max_ms": max(times)}
 
 
 # --- The server -------------------------------------------------------------------------
@@ -320,7 +373,7 @@ def quarter_ending(day: dt.date) -> tuple[dt.date, dt.date]:
     return same_day + dt.timedelta(days=1), day
 
 
-def page_paths(dealer: str, letters_day: str) -> list[tuple[str, str, bool]]:
+def page_paths(dealer: str, letters_day: str, collector_id: int) -> list[tuple[str, str, bool]]:
     """(label, path, for the collector too) in the order of the table."""
     code = urllib.parse.quote(dealer, safe="")
     return [
@@ -338,7 +391,30 @@ def page_paths(dealer: str, letters_day: str) -> list[tuple[str, str, bool]]:
         ("aging report", "/reports/aging/", True),
         ("dealer ledger", f"/dealers/{code}/", True),
         ("collection panel", f"/dealers/{code}/collection/", True),
-        ("escalations", "/escalations/", True),
+        ("escalations (approvals)", "/escalations/", True),
+        ("approvals, most overdue first", "/escalations/?sort=-overdue", False),
+        (
+            "approvals, proposed by the sweep, to hard, page 5",
+            "/escalations/?requested_by=sweep&to_stage=hard&sort=-days&page=5",
+            False,
+        ),
+        ("team desk (managers)", "/desk/", False),
+        ("team: reassign dealers", "/team/reassign/", False),
+        (
+            "team: reassign, the collector's dealers by code",
+            f"/team/reassign/?collector={collector_id}&sort=code",
+            False,
+        ),
+        ("team: reassign, page 300", "/team/reassign/?page=300", False),
+        ("team: collection policy", "/team/policy/", False),
+        ("team: excuse library", "/team/excuses/", False),
+        ("team: credit overrides", "/team/credit-overrides/", False),
+        ("finance desk", "/finance/", False),
+        ("finance: import", "/finance/import/", False),
+        ("finance: payments", "/finance/payments/", False),
+        ("finance: record a payment", "/finance/payments/new/", False),
+        ("allowance API", "/api/v1/reports/allowance", True),
+        ("forecast API", "/api/v1/reports/forecast", True),
         ("alerts (managers only)", "/alerts/", False),
         ("tasks", "/tasks/", True),
         ("dealer API", f"/api/v1/dealers/{code}", True),
@@ -425,7 +501,7 @@ def measure(
     setup = prepare(bench_date)
     print(f"pages: {setup}", flush=True)
     dates = [years_back(bench_date, years) for years in range(YEARS_BACK + 1)]
-    pages = page_paths(setup["dealer"], setup["letters_day"])
+    pages = page_paths(setup["dealer"], setup["letters_day"], setup["collector_id"])
     apis = api_paths(dates)
     users = {"manager": MANAGER, "collector": COLLECTOR}
     results: dict = {
@@ -474,6 +550,8 @@ def measure(
         }
     if floors:
         floor.drop_flat()
+        print("pages: the team desk's figures, cold ...", flush=True)
+        results["desk_cold"] = desk_cold()
     for timed in (*results["pages"].values(), *results["api"].values()):
         for row in timed.values():
             row.pop("last_body", None)
@@ -524,7 +602,9 @@ def render(pages: dict) -> list[str]:
         f"{setup['dealer']} (overdue {setup['dealer_overdue']}); today is {setup['today']} "
         f"(book {setup['sweep']}). The print room shows the letters of "
         f"{setup.get('letters_day', '?')}: {setup.get('letters_that_day', 0):,} letters. "
-        "Status: manager / collector.",
+        f"Approvals: {setup.get('pending_escalations', 0):,} pending requests. The team "
+        "desk reads its figures from the shared cache (filled by the first warm-up, as the "
+        "beat task fills it every five minutes). Status: manager / collector.",
         "",
         "| page | manager median / p95 | collector median / p95 | status |",
         "|---|---|---|---|",
@@ -559,6 +639,14 @@ def render(pages: dict) -> list[str]:
             same = {True: "", False: ", other sums!", None: ", not compared"}[kpis["same_sums"]]
             extra = f"{kpis['median_ms']:,.0f} | {kpis['ratio']:.1f}x{same}"
         lines.append(f"{_row(f'`{path}`', timed)} {extra} |")
+    if cold := pages.get("desk_cold"):
+        lines += [
+            "",
+            "The team desk's figures computed from the book, as the beat task computes "
+            "them every five minutes (and a manager waits for them when the cache is "
+            f"empty), in one process: median {cold['median_ms']:,.0f} ms, slowest "
+            f"{cold['max_ms']:,.0f} ms of {cold['runs']}.",
+        ]
     return lines
 
 
