@@ -3,15 +3,18 @@ kept for them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
-from dunning.models.stages import ESCALATED_STAGES
-from receivables.models import Dealer
+from dunning.models.stages import ESCALATED_STAGES, Stage, StageChange
+from receivables.models import MONEY_FIELD, Dealer
+from receivables.rates import rate_expression
 from receivables.roles import Role, role_of
 
 if TYPE_CHECKING:
@@ -50,6 +53,58 @@ class EscalationQuerySet(models.QuerySet["Escalation"]):
         if role_of(user) in (Role.COLLECTOR, Role.AGENCY):
             escalations = escalations.filter(requested_by=user.pk)
         return escalations
+
+    def with_queue_figures(self, today: dt.date) -> EscalationQuerySet:
+        """The escalations with what a manager decides by, in SQL, for any number of rows:
+
+        - `overdue` and `oldest_due_on`: the dealer's figures as of `today`, read from
+          `DealerQuerySet.with_balance` (kept figures for business today: the figures of the
+          listed requests' dealers that no longer hold are refreshed first, by its one
+          writer), and `overdue_in_reporting`, that amount in the reporting currency (NULL
+          when the dealer's currency has no rate: ranked last, and said so on the row);
+        - `stage_now`, the account's stage, and `stage_then`, the stage it was in when the
+          request was made (from the recorded stage changes around the request's time; the
+          stage now when none was recorded);
+        - `evidence_count`.
+        """
+        dealers = Dealer.objects.filter(pk__in=self.values("dealer_id")).with_balance(today)
+        # django-stubs cannot see with_balance's annotations: `values` of them is typed Any.
+        figures: Any = dealers.filter(pk=OuterRef("dealer_id"))
+        changes = StageChange.objects.filter(dealer_id=OuterRef("dealer_id"))
+        stage_before = changes.filter(at__lte=OuterRef("requested_at")).order_by("-at", "-pk")
+        stage_after = changes.filter(at__gt=OuterRef("requested_at")).order_by("at", "pk")
+        evidence = (
+            Escalation.evidence.through.objects.filter(escalation_id=OuterRef("pk"))
+            .order_by()
+            .values("escalation_id")
+            .annotate(n=Count("pk"))
+            .values("n")  # type: ignore[misc]  # django-stubs cannot see the annotation
+        )
+        return (
+            self.select_related("dealer", "dealer__collector", "requested_by", "decided_by")
+            .select_related("agency")
+            .annotate(
+                overdue=Subquery(figures.values("overdue")[:1], output_field=MONEY_FIELD),
+                oldest_due_on=Subquery(figures.values("oldest_due_on")[:1]),
+                stage_now=Coalesce(
+                    F("dealer__account__stage"),
+                    Value(Stage.CURRENT.value),
+                    output_field=models.CharField(),
+                ),
+                evidence_count=Coalesce(
+                    Subquery(evidence), Value(0), output_field=models.IntegerField()
+                ),
+            )
+            .annotate(
+                overdue_in_reporting=F("overdue") * rate_expression(F("dealer__currency"), today),
+                stage_then=Coalesce(
+                    Subquery(stage_before.values("to_stage")[:1]),
+                    Subquery(stage_after.values("from_stage")[:1]),
+                    F("stage_now"),
+                    output_field=models.CharField(),
+                ),
+            )
+        )
 
 
 class Escalation(models.Model):

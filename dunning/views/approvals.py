@@ -9,11 +9,12 @@ four-eyes rule). Every decision goes through
 `dunning.services.escalations.decide_escalations`, which records each request one by one
 (`approve_escalation` / `reject_escalation`) and refuses a rejection without a reason.
 
-The rows come from one query (`with_queue_figures`): the dealers' overdue figures are the
-kept ones (`DealerQuerySet.with_balance` for business today), the amount in the reporting
-currency is converted in SQL (`rate_expression`) so that the queue sorts by it, and the
-count of evidence, the stage at the time of the request and the stage now are subqueries
-of the same query. The number of queries does not depend on the number of rows.
+The rows come from one query (`EscalationQuerySet.with_queue_figures`): the dealers'
+overdue figures are the kept ones (`DealerQuerySet.with_balance` for business today), the
+amount in the reporting currency is converted in SQL (`rate_expression`) so that the queue
+sorts by it, and the count of evidence, the stage at the time of the request and the stage
+now are subqueries of the same query. The number of queries does not depend on the number
+of rows.
 
 A form posted from the page carries the page's query string in its URL, so that a
 refusal shows the page again with the error on the form (400) and a decision returns to
@@ -31,9 +32,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import models
-from django.db.models import Count, F, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -51,12 +49,9 @@ from dunning.approval_forms import (
     DecisionForm,
     EscalationFilterForm,
 )
-from dunning.models import MANAGER_PERMISSION, Escalation, Stage, StageChange
-from dunning.models.escalations import EscalationQuerySet
+from dunning.models import MANAGER_PERMISSION, Escalation, Stage
 from dunning.services.escalations import Outcome, decide_escalations
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
-from receivables.models import MONEY_FIELD, Dealer
-from receivables.rates import rate_expression
 from receivables.reports import two_places
 from receivables.roles import Role, role_of
 
@@ -67,59 +62,6 @@ OUTCOMES_KEY = "approvals_outcomes"
 
 
 # The rows and their figures
-
-
-def with_queue_figures(escalations: EscalationQuerySet, *, today: dt.date) -> EscalationQuerySet:
-    """The escalations with what a manager decides by, in SQL, for any number of rows:
-
-    - `overdue` and `oldest_due_on`: the dealer's figures as of `today`, read from
-      `DealerQuerySet.with_balance` (kept figures for business today: the figures of the
-      listed requests' dealers that no longer hold are refreshed first, by its one
-      writer), and `overdue_in_reporting`, that amount in the reporting currency (NULL
-      when the dealer's currency has no rate: ranked last, and said so on the row);
-    - `stage_now`, the account's stage, and `stage_then`, the stage it was in when the
-      request was made (from the recorded stage changes around the request's time; the
-      stage now when none was recorded);
-    - `evidence_count`.
-    """
-    dealers = Dealer.objects.filter(pk__in=escalations.values("dealer_id")).with_balance(today)
-    # django-stubs cannot see with_balance's annotations: `values` of them is typed Any.
-    figures: Any = dealers.filter(pk=OuterRef("dealer_id"))
-    changes = StageChange.objects.filter(dealer_id=OuterRef("dealer_id"))
-    stage_before = changes.filter(at__lte=OuterRef("requested_at")).order_by("-at", "-pk")
-    stage_after = changes.filter(at__gt=OuterRef("requested_at")).order_by("at", "pk")
-    evidence = (
-        Escalation.evidence.through.objects.filter(escalation_id=OuterRef("pk"))
-        .order_by()
-        .values("escalation_id")
-        .annotate(n=Count("pk"))
-        .values("n")  # type: ignore[misc]  # django-stubs cannot see the annotation
-    )
-    return (
-        escalations.select_related("dealer", "dealer__collector", "requested_by", "decided_by")
-        .select_related("agency")
-        .annotate(
-            overdue=Subquery(figures.values("overdue")[:1], output_field=MONEY_FIELD),
-            oldest_due_on=Subquery(figures.values("oldest_due_on")[:1]),
-            stage_now=Coalesce(
-                F("dealer__account__stage"),
-                Value(Stage.CURRENT.value),
-                output_field=models.CharField(),
-            ),
-            evidence_count=Coalesce(
-                Subquery(evidence), Value(0), output_field=models.IntegerField()
-            ),
-        )
-        .annotate(
-            overdue_in_reporting=F("overdue") * rate_expression(F("dealer__currency"), today),
-            stage_then=Coalesce(
-                Subquery(stage_before.values("to_stage")[:1]),
-                Subquery(stage_after.values("from_stage")[:1]),
-                F("stage_now"),
-                output_field=models.CharField(),
-            ),
-        )
-    )
 
 
 @dataclass
@@ -189,9 +131,7 @@ def _render_list(
     data = request.GET.copy()
     data.setdefault("status", Escalation.Status.PENDING)
     form = EscalationFilterForm(data, escalations=visible, user=user)
-    shown = with_queue_figures(form.filter_escalations(visible), today=today).order_by(
-        *form.ordering
-    )
+    shown = form.filter_escalations(visible).with_queue_figures(today).order_by(*form.ordering)
     page = Paginator(shown, ESCALATIONS_PER_PAGE).get_page(request.GET.get("page"))
     may_decide = user.has_perm(MANAGER_PERMISSION)
     ticked = bulk_form.ticked() if bulk_form is not None else set()
@@ -395,5 +335,4 @@ __all__ = [
     "escalation_list",
     "escalation_pack",
     "reject_escalation",
-    "with_queue_figures",
 ]
