@@ -356,6 +356,10 @@ def test_active_credit_overrides_are_listed_with_who_and_why(
     assert "Pays weekly by transfer" in page and "Ended yesterday" not in page
     assert "12 Mar 2026" in page
     assert 'href="/dealers/OLDER/collection/"' in page
+    # A manager ends it from the team's override page, one click away.
+    account = CollectionAccount.objects.get(dealer=book["older"])
+    assert f'href="/team/credit-overrides/#end-{account.pk}">End it now</a>' in page
+    assert 'href="/team/credit-overrides/">All overrides</a>' in page
 
 
 def test_overrides_are_paginated(manager: Any) -> None:
