@@ -44,8 +44,25 @@ PAGES = [
     "/api/v1/reports/kpis?from=2025-12-01&to=2026-02-28",
     "/api/v1/rates",
     "/api/v1/letters",
+    "/api/v1/reports/allowance",
+    "/api/v1/reports/forecast",
 ]
-MANAGER_ONLY = ["/alerts/", "/alerts/?show=all"]
+# The manager's desks and finance's (managers may do finance's work too).
+MANAGER_ONLY = [
+    "/alerts/",
+    "/alerts/?show=all",
+    "/desk/",
+    "/escalations/?sort=-overdue&requested_by=person",
+    "/team/reassign/",
+    "/team/reassign/?overdue=on&sort=code&page=2",
+    "/team/policy/",
+    "/team/excuses/",
+    "/team/credit-overrides/",
+    "/finance/",
+    "/finance/import/",
+    "/finance/payments/",
+    "/finance/payments/new/",
+]
 
 
 @pytest.fixture(autouse=True)
