@@ -6,6 +6,8 @@ urlpatterns = [
     path("", include("dunning.urls_desk")),
     path("", include("dunning.urls_approvals")),
     path("", include("dunning.urls_team")),
+    path("", include("dunning.urls_agency")),
+    path("", include("dunning.urls_audit")),
     path("worklist/", lists.worklist, name="worklist"),
     path("dealers/<str:code>/collection/", panel.collection, name="collection"),
     path("dealers/<str:code>/collection/contact/", panel.log_contact, name="collection_contact"),
