@@ -48,6 +48,12 @@ COLLECTOR = "bench-collector"
 # Only ever set on the bench database, for the bench users.
 PASSWORD = "bench-pages-password"
 COLLECTOR_DEALERS = 1000
+AGENCY = "bench-agency"
+AUDITOR = "bench-auditor"
+AGENCY_NAME = "Bench Collections Ltd"
+# The agency works the next 1,000 dealers by id, placed with it 60 days before the bench date.
+AGENCY_DEALERS = 1000
+PLACED_DAYS_BEFORE = 60
 WORKERS = 2
 SERVER_TIMEOUT_S = 120
 CLIENT_TIMEOUT_S = SERVER_TIMEOUT_S + 30
@@ -74,13 +80,18 @@ def prepare(bench_date: dt.date) -> dict:
     from receivables.models import Dealer
 
     groups = {}
-    for name in ("manager", "collector"):
+    for name in ("manager", "collector", "agency", "auditor"):
         try:
             groups[name] = Group.objects.get(name=name)
         except Group.DoesNotExist:
             raise SystemExit(f"the role group {name!r} is missing: run manage.py migrate") from None
     users = {}
-    for username, role in ((MANAGER, "manager"), (COLLECTOR, "collector")):
+    for username, role in (
+        (MANAGER, "manager"),
+        (COLLECTOR, "collector"),
+        (AGENCY, "agency"),
+        (AUDITOR, "auditor"),
+    ):
         user, _ = User.objects.get_or_create(username=username)
         user.set_password(PASSWORD)
         user.is_active = True
@@ -116,10 +127,13 @@ def prepare(bench_date: dt.date) -> dict:
     from dunning.models import Letter
 
     pending = _enough_pending_escalations(today)
+    placed, placed_dealer = _place_with_agency(users["agency"], bench_date)
     return {
         "today": today.isoformat(),
         "collector_id": collector.pk,
         "pending_escalations": pending,
+        "agency_dealers": placed,
+        "agency_dealer": placed_dealer,
         # The print room is timed on the bench date's letters, the sweep's.
         "letters_day": bench_date.isoformat(),
         "letters_that_day": Letter.objects.filter(issued_on=bench_date).count(),
@@ -161,6 +175,82 @@ def _enough_pending_escalations(today: dt.date) -> int:
             mail_managers=False,
         )
     return pending.count()
+
+
+def _place_with_agency(user, bench_date: dt.date) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """The agency user's agency, and AGENCY_DEALERS dealers (the next ones by id after the
+    collector's) placed with it: in the agency stage since PLACED_DAYS_BEFORE days before
+    the bench date, with the stage change that says so. Returns how many are placed and
+    the most overdue one's code."""
+    from decimal import Decimal
+
+    from django.db.models import Q
+
+    from dunning.models import CollectionAccount, Stage, StageChange
+    from receivables.dates import business_today
+    from receivables.models import Agency, Dealer
+
+    agency, _ = Agency.objects.get_or_create(
+        name=AGENCY_NAME, defaults={"commission_percent": Decimal("15.00")}
+    )
+    agency.users.set([user])
+    ids = list(
+        Dealer.objects.order_by("id").values_list("pk", flat=True)[
+            COLLECTOR_DEALERS : COLLECTOR_DEALERS + AGENCY_DEALERS
+        ]
+    )
+    Dealer.objects.filter(pk__in=ids).exclude(agency=agency).update(agency=agency, collector=None)
+    for dealer_id in ids:
+        CollectionAccount.objects.get_or_create(dealer_id=dealer_id)
+    CollectionAccount.objects.filter(dealer_id__in=ids).exclude(stage=Stage.AGENCY).update(
+        stage=Stage.AGENCY
+    )
+    placed_on = bench_date - dt.timedelta(days=PLACED_DAYS_BEFORE)
+    have = set(
+        StageChange.objects.filter(dealer_id__in=ids, to_stage=Stage.AGENCY).values_list(
+            "dealer_id", flat=True
+        )
+    )
+    StageChange.objects.bulk_create(
+        [
+            StageChange(
+                dealer_id=dealer_id,
+                from_stage=Stage.HARD,
+                to_stage=Stage.AGENCY,
+                on=placed_on,
+                reason=f"Bench: placed with {AGENCY_NAME}",
+            )
+            for dealer_id in ids
+            if dealer_id not in have
+        ]
+    )
+    dealer = (
+        Dealer.objects.filter(pk__in=ids)
+        .with_balance(business_today())
+        .filter(Q(overdue__gt=0))
+        .order_by("-overdue", "code")
+        .first()
+    )
+    return Dealer.objects.filter(agency=agency).count(), dealer.code if dealer else ""
+
+
+def role_paths(setup: dict) -> list[tuple[str, str, str]]:
+    """(label, path, role) of the agency's and the auditor's own pages."""
+    placed = urllib.parse.quote(setup["agency_dealer"], safe="")
+    code = urllib.parse.quote(setup["dealer"], safe="")
+    return [
+        ("agency worklist", "/agency/", "agency"),
+        ("agency worklist, page 20", "/agency/?page=20", "agency"),
+        ("agency: a placed dealer", f"/agency/dealers/{placed}/", "agency"),
+        ("agency: commission", "/agency/commission/", "agency"),
+        ("auditor: dashboard", "/", "auditor"),
+        ("auditor: dealer list", "/dealers/", "auditor"),
+        ("auditor: a dealer's history", f"/dealers/{code}/history/", "auditor"),
+        ("auditor: the history as CSV", f"/dealers/{code}/history.csv", "auditor"),
+        ("auditor: alerts", "/alerts/", "auditor"),
+        ("auditor: escalations", "/escalations/", "auditor"),
+        ("auditor: team desk", "/desk/", "auditor"),
+    ]
 
 
 def desk_cold(runs: int = 3) -> dict:
@@ -527,6 +617,14 @@ def measure(
             for label, path in apis:
                 print(f"pages as the {role}: {label} {path} ...", flush=True)
                 results["api"].setdefault(label, {})[role] = time_page(browser, path, requests)
+        browsers = {}
+        for label, path, role in role_paths(setup):
+            if role not in browsers:
+                browsers[role] = Browser(base)
+                browsers[role].log_in({"agency": AGENCY, "auditor": AUDITOR}[role], PASSWORD)
+            print(f"pages as the {role}: {label} {path} ...", flush=True)
+            timed = time_page(browsers[role], path, requests)
+            results.setdefault("role_pages", {})[label] = {"role": role, **timed}
     from bench import floor
 
     for day in dates if floors else []:
@@ -639,6 +737,20 @@ def render(pages: dict) -> list[str]:
             same = {True: "", False: ", other sums!", None: ", not compared"}[kpis["same_sums"]]
             extra = f"{kpis['median_ms']:,.0f} | {kpis['ratio']:.1f}x{same}"
         lines.append(f"{_row(f'`{path}`', timed)} {extra} |")
+    if role_pages := pages.get("role_pages"):
+        lines += [
+            "",
+            f"The agency's own pages (an agency with {setup.get('agency_dealers', 0):,} placed "
+            "dealers) and the auditor's (sees the whole book), same sessions and requests:",
+            "",
+            "| page | role | median / p95 | status |",
+            "|---|---|---|---|",
+        ]
+        for label, timed in role_pages.items():
+            lines.append(
+                f"| {label} `{timed['path']}` | {timed['role']} | {_cell(timed)} "
+                f"| {_status(timed)} |"
+            )
     if cold := pages.get("desk_cold"):
         lines += [
             "",
