@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import Promise as LazyText
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from receivables.roles import Role, role_of
 
@@ -46,13 +47,15 @@ FINANCE = Entry("finance_desk", _("Finance desk"))
 IMPORT = Entry("finance_import", _("Import"), prefix="finance_import")
 PAYMENTS = Entry("finance_payments", _("Payments"), prefix="finance_payment")
 PRINT_ROOM = Entry("printroom_today", _("Print room"), prefix="printroom_")
+PLACED = Entry("agency_worklist", _("Placed accounts"), also=("agency_dealer",))
+COMMISSION = Entry("agency_commission", _("Commission"))
 
 MENUS: dict[Role, list[Entry]] = {
     Role.MANAGER: [DESK, APPROVALS, WORKLIST, DEALERS, AGING, TASKS, ALERTS, TEAM],
     Role.FINANCE: [FINANCE, IMPORT, PAYMENTS, PRINT_ROOM, DEALERS, AGING],
     Role.COLLECTOR: [WORKLIST, TASKS, DEALERS, AGING, REQUESTS, DASHBOARD],
-    Role.AUDITOR: [DASHBOARD, DESK, DEALERS, AGING, REQUESTS, POLICY, PRINT_ROOM],
-    Role.AGENCY: [WORKLIST, DEALERS],
+    Role.AUDITOR: [DASHBOARD, DESK, DEALERS, AGING, REQUESTS, ALERTS, POLICY, PRINT_ROOM],
+    Role.AGENCY: [PLACED, COMMISSION, DEALERS],
 }
 
 # Where each role lands after logging in: the page its day starts on.
@@ -60,6 +63,7 @@ LANDING: dict[Role, str] = {
     Role.MANAGER: DESK.url_name,
     Role.FINANCE: FINANCE.url_name,
     Role.COLLECTOR: WORKLIST.url_name,
+    Role.AGENCY: PLACED.url_name,
 }
 
 
@@ -94,6 +98,7 @@ def main_menu(request: HttpRequest) -> dict[str, object]:
     return {"main_menu": menu_for(request)}
 
 
+@require_GET
 def landing(request: HttpRequest) -> HttpResponse:
     """After logging in: the page the user's role starts its day on (the dashboard for
     the others)."""

@@ -13,6 +13,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("start/", landing, name="landing"),
+    # The language menu in the header posts to Django's set_language (name "set_language").
+    path("i18n/", include("django.conf.urls.i18n")),
     # Printed on reconciliation letters: no login, the token is the key (docs/API.md).
     path("reply/<str:token>", reply, name="reply"),
     path("", include("dunning.urls")),

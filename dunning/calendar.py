@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
+from statistics import median
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -189,3 +191,93 @@ def suggested_window(policy: CollectionPolicy) -> tuple[dt.time, dt.time]:
     if end <= start:
         start, end = dt.time(15, 0), dt.time(17, 0)
     return start, end
+
+
+# Suggested call days ("Timing", docs/PRACTICE.md §9): besides the daily window, the days
+# a dealer most likely has cash. Two named rules, each a reason shown to the collector.
+
+# Month-end: the last business days of a month and the first of the next, when a dealer
+# has collected from its own customers and pays its suppliers.
+MONTH_END_LAST_BUSINESS_DAYS = 3
+MONTH_START_FIRST_BUSINESS_DAYS = 2
+
+# Sell-through: a dealer has cash once it has sold most of its last delivery. Its rhythm
+# is the median number of days between its orders (at least `RHYTHM_MIN_ORDERS` orders,
+# on distinct days); it has sold `SOLD_SHARE` of the last delivery about
+# `SOLD_SHARE * median` days after it: that "cash day" and the next business day after it
+# (`CASH_DAY_BUSINESS_DAYS` in all) are good days to call.
+SOLD_SHARE = 0.8
+RHYTHM_MIN_ORDERS = 3
+CASH_DAY_BUSINESS_DAYS = 2
+
+
+@lru_cache(maxsize=1024)
+def _business_days_of_month(country: str, year: int, month: int) -> tuple[dt.date, ...]:
+    day = dt.date(year, month, 1)
+    days = []
+    while day.month == month:
+        if is_business_day(country, day):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return tuple(days)
+
+
+def is_month_end_cash_day(country: str, day: dt.date) -> bool:
+    """Whether `day` is one of the last `MONTH_END_LAST_BUSINESS_DAYS` business days of
+    its month or one of the first `MONTH_START_FIRST_BUSINESS_DAYS` of it, in the
+    dealer's country (weekends and its public holidays do not count)."""
+    days = _business_days_of_month(country, day.year, day.month)
+    return (
+        day in days[-MONTH_END_LAST_BUSINESS_DAYS:] or day in days[:MONTH_START_FIRST_BUSINESS_DAYS]
+    )
+
+
+@dataclass(frozen=True)
+class ReorderRhythm:
+    last_order_on: dt.date
+    median_days: float
+
+    @property
+    def cash_day(self) -> dt.date:
+        """The day the dealer has probably sold `SOLD_SHARE` of its last delivery."""
+        return self.last_order_on + dt.timedelta(days=round(SOLD_SHARE * self.median_days))
+
+
+def reorder_rhythm(order_days: Iterable[dt.date]) -> ReorderRhythm | None:
+    """The dealer's rhythm of reorders from the days it ordered (any order, repeats
+    allowed): its last order and the median of the days between consecutive order days;
+    None with fewer than `RHYTHM_MIN_ORDERS` order days."""
+    days = sorted(set(order_days))
+    if len(days) < RHYTHM_MIN_ORDERS:
+        return None
+    gaps = [(later - earlier).days for earlier, later in pairwise(days)]
+    return ReorderRhythm(last_order_on=days[-1], median_days=float(median(gaps)))
+
+
+def is_sold_through_day(country: str, day: dt.date, rhythm: ReorderRhythm) -> bool:
+    """Whether `day` is among the first `CASH_DAY_BUSINESS_DAYS` business days on or
+    after the rhythm's cash day, in the dealer's country."""
+    good = next_business_day_on_or_after(country, rhythm.cash_day)
+    for _ in range(CASH_DAY_BUSINESS_DAYS):
+        if day == good:
+            return True
+        good = next_business_day_after(country, good)
+    return False
+
+
+@dataclass(frozen=True)
+class CallDay:
+    """Why `day` is a good day to call a dealer; both false: an ordinary day."""
+
+    month_end: bool = False
+    rhythm: ReorderRhythm | None = None  # set when the dealer has sold most of a delivery
+
+    @property
+    def good(self) -> bool:
+        return self.month_end or self.rhythm is not None
+
+
+def call_day(country: str, day: dt.date, rhythm: ReorderRhythm | None) -> CallDay:
+    """The suggested-call-day reasons for a dealer on `day` (docs/PRACTICE.md §9)."""
+    sold = rhythm if rhythm is not None and is_sold_through_day(country, day, rhythm) else None
+    return CallDay(month_end=is_month_end_cash_day(country, day), rhythm=sold)

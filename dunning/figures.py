@@ -48,6 +48,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.utils.translation import gettext_noop
 
 from dunning.models import (
     CREDIT_HOLD_STAGES,
@@ -252,13 +253,17 @@ def _priority_parts(today: dt.date) -> dict[str, Any]:
 
 
 # The annotations of `_priority_parts` that add up to the score, with their names as shown.
+# The names stay plain English strings: they are the keys of `Priority.parts`, which the
+# API and `Priority.explain` write as they are. They are marked for the catalogs
+# (`gettext_noop`) so that a page translates them where it shows them
+# (`{% translate name %}`).
 PRIORITY_PARTS = {
-    "amount_points": "amount overdue",
-    "age_points": "age",
-    "promise_points": "promise due today",
-    "broken_points": "broken promises",
-    "risk_points": "risk",
-    "use_points": "credit limit use",
+    "amount_points": gettext_noop("amount overdue"),
+    "age_points": gettext_noop("age"),
+    "promise_points": gettext_noop("promise due today"),
+    "broken_points": gettext_noop("broken promises"),
+    "risk_points": gettext_noop("risk"),
+    "use_points": gettext_noop("credit limit use"),
 }
 
 

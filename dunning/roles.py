@@ -62,5 +62,12 @@ WORKFLOW_PERMISSIONS: dict[Role, list[str]] = {
         # stage is protected and the credit-hold override needs its own permission.
         "dunning.change_collectionaccount",
     ],
-    Role.AGENCY: [*_perms(_AGENCY_VIEW, ["view"]), "dunning.add_contactlog"],
+    # An agency logs its own contacts and the promises it obtains; recoveries it passes
+    # on are recorded through `dunning.services.agency.record_recovery`, which checks the
+    # placement instead of a general right to record payments.
+    Role.AGENCY: [
+        *_perms(_AGENCY_VIEW, ["view"]),
+        "dunning.add_contactlog",
+        "dunning.add_promise",
+    ],
 }

@@ -9,24 +9,40 @@ balances and aging themselves come from the model QuerySets.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from receivables.models import AGING_BUCKETS, DealerQuerySet, Order, OrderQuerySet
 from receivables.roles import Role, role_of
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # a development dependency: types only
+
 User = get_user_model()
 
-BUCKET_LABELS = {
-    key: ("Not yet due" if key == "current" else f"{key} days") for key, *_ in AGING_BUCKETS
+
+def _days_label(key: str) -> str:
+    """`"1-30"` -> `"1-30 days"`, in the active language."""
+    return gettext("%(range)s days") % {"range": key}
+
+
+# Lazy, so each page shows them in its reader's language (and they pickle by reference
+# for the team desk's cached figures).
+# Typed as the str they become when shown.
+BUCKET_LABELS: dict[str, str] = {
+    key: cast(str, _("Not yet due") if key == "current" else lazy(_days_label, str)(key))
+    for key, *_rest in AGING_BUCKETS
 }
-BUCKET_CHOICES = [("", "Any age"), *BUCKET_LABELS.items()]
+BUCKET_CHOICES = [("", _("Any age")), *BUCKET_LABELS.items()]
 
 
-def _choices(values: list[str], empty_label: str) -> list[tuple[str, str]]:
+def _choices(values: list[str], empty_label: Any) -> list[tuple[str, str]]:
     return [("", empty_label)] + [(v, v) for v in values if v]
 
 
@@ -53,14 +69,14 @@ class _VisibleChoicesMixin:
         )
         region = self.fields["region"]
         assert isinstance(region, forms.ChoiceField)
-        region.choices = _choices(regions, "All regions")
+        region.choices = _choices(regions, _("All regions"))
         if "country" in self.fields:
             countries = list(
                 dealers.order_by("country").values_list("country", flat=True).distinct()
             )
             country = self.fields["country"]
             assert isinstance(country, forms.ChoiceField)
-            country.choices = _choices(countries, "All countries")
+            country.choices = _choices(countries, _("All countries"))
         if "collector" not in self.fields:
             return
         collector = self.fields["collector"]
@@ -71,34 +87,34 @@ class _VisibleChoicesMixin:
 
 
 class DealerFilterForm(_VisibleChoicesMixin, forms.Form):
-    SORTS: dict[str, tuple[str, list[Any]]] = {
-        "-overdue": ("Most overdue first", [F("overdue").desc(), "code"]),
-        "overdue": ("Least overdue first", [F("overdue").asc(), "code"]),
+    SORTS: dict[str, tuple[StrOrPromise, list[Any]]] = {
+        "-overdue": (_("Most overdue first"), [F("overdue").desc(), "code"]),
+        "overdue": (_("Least overdue first"), [F("overdue").asc(), "code"]),
         "oldest": (
-            "Oldest due first",
+            _("Oldest due first"),
             [F("oldest_due_on").asc(nulls_last=True), "code"],
         ),
         "-oldest": (
-            "Oldest due last",
+            _("Oldest due last"),
             [F("oldest_due_on").desc(nulls_last=True), "code"],
         ),
-        "code": ("Code A-Z", ["code"]),
-        "-code": ("Code Z-A", ["-code"]),
+        "code": (_("Code A-Z"), ["code"]),
+        "-code": (_("Code Z-A"), ["-code"]),
     }
     DEFAULT_SORT = "-overdue"
 
-    q = forms.CharField(label="Search", required=False, max_length=100)
-    region = forms.ChoiceField(label="Region", required=False)
-    country = forms.ChoiceField(label="Country", required=False)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    region = forms.ChoiceField(label=_("Region"), required=False)
+    country = forms.ChoiceField(label=_("Country"), required=False)
     collector = CollectorField(
-        label="Collector", required=False, queryset=User.objects.none(), empty_label="Anyone"
+        label=_("Collector"), required=False, queryset=User.objects.none(), empty_label=_("Anyone")
     )
-    age = forms.ChoiceField(label="Has items aged", required=False, choices=BUCKET_CHOICES)
-    overdue = forms.BooleanField(label="Overdue only", required=False)
+    age = forms.ChoiceField(label=_("Has items aged"), required=False, choices=BUCKET_CHOICES)
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     sort = forms.ChoiceField(
-        label="Sort by",
+        label=_("Sort by"),
         required=False,
-        choices=[(key, label) for key, (label, _) in SORTS.items()],
+        choices=[(key, label) for key, (label, _order) in SORTS.items()],
     )
 
     def __init__(self, *args: Any, dealers: DealerQuerySet, user: Any, **kwargs: Any) -> None:
@@ -107,7 +123,7 @@ class DealerFilterForm(_VisibleChoicesMixin, forms.Form):
             # A collector sees only their own portfolio: the filter would offer one name.
             del self.fields["collector"]
         self.fields["q"].widget.attrs.update(
-            {"placeholder": "Code or name", "type": "search", "autocomplete": "off"}
+            {"placeholder": _("Code or name"), "type": "search", "autocomplete": "off"}
         )
         self._fill_choices(dealers)
 
@@ -174,14 +190,14 @@ class IsoDateField(forms.DateField):
 
 class AgingForm(_VisibleChoicesMixin, forms.Form):
     as_of = IsoDateField(
-        label="As of",
+        label=_("As of"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    region = forms.ChoiceField(label="Region", required=False)
+    region = forms.ChoiceField(label=_("Region"), required=False)
     collector = CollectorField(
-        label="Collector", required=False, queryset=User.objects.none(), empty_label="Anyone"
+        label=_("Collector"), required=False, queryset=User.objects.none(), empty_label=_("Anyone")
     )
-    currency = forms.ChoiceField(label="Currency", required=False)
+    currency = forms.ChoiceField(label=_("Currency"), required=False)
 
     def __init__(self, *args: Any, dealers: DealerQuerySet, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,12 +206,12 @@ class AgingForm(_VisibleChoicesMixin, forms.Form):
         self._fill_choices(dealers)
         currency = self.fields["currency"]
         assert isinstance(currency, forms.ChoiceField)
-        currency.choices = _choices(_currencies_of(dealers), "Each currency")
+        currency.choices = _choices(_currencies_of(dealers), _("Each currency"))
 
     def clean_as_of(self) -> dt.date:
         as_of: dt.date = self.cleaned_data["as_of"]
         if as_of.year < 1900:
-            raise forms.ValidationError("Enter a date after 1900.")
+            raise forms.ValidationError(_("Enter a date after 1900."))
         return as_of
 
     def _filtered(self, dealers: DealerQuerySet) -> DealerQuerySet:

@@ -809,3 +809,21 @@ class ImportJob(models.Model):
         if self.checked_at is None:
             return None
         return self.checked_at + self.CONFIRM_WITHIN
+
+
+class UserPreference(models.Model):
+    """What a user chose for themselves, kept on the server so it follows them to another
+    browser: the interface language (chosen in the header's language menu, put back in
+    the language cookie at login by `config/language.py`)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.language}"

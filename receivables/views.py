@@ -17,6 +17,7 @@ from django.db.models import Count, F, Prefetch, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
 
 from receivables.access import get_dealer_for_user
 from receivables.dates import business_today
@@ -40,6 +41,7 @@ def _is_fragment_request(request: HttpRequest) -> bool:
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     today = business_today()
     # Every visible dealer's figures (kept per dealer where fresh), added up per currency:
@@ -101,6 +103,7 @@ def _with_days_past_due(dealers: list[Dealer], today: dt.date) -> list[Dealer]:
 
 
 @login_required
+@require_GET
 def dealer_list(request: HttpRequest) -> HttpResponse:
     today = business_today()
     dealers = _visible_dealers(request)
@@ -130,6 +133,7 @@ def dealer_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def dealer_detail(request: HttpRequest, code: str) -> HttpResponse:
     today = business_today()
     dealer = get_dealer_for_user(
@@ -173,6 +177,7 @@ def dealer_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def aging_report(request: HttpRequest) -> HttpResponse:
     today = business_today()
     dealers = _visible_dealers(request)

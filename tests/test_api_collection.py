@@ -149,16 +149,40 @@ def test_who_may_record_a_promise(role: str, status: int, carls_dealer: Any, req
     assert response.status_code == status, response.content
 
 
-def test_agency_may_read_but_not_record_promises_of_placed_dealers(
-    placed_dealer: Any, agency_user: Any
+def test_agency_reads_and_records_promises_of_placed_dealers_only(
+    placed_dealer: Any, agency_user: Any, carls_dealer: Any
 ) -> None:
+    # An agency works the dealers placed with it: it pins down promises as a collector does.
     client = api_as(agency_user)
 
     assert client.get("/api/v1/dealers/D-PLACED/promises").status_code == 200
     response = post(
         client, "/api/v1/dealers/D-PLACED/promises", {"amount": "1", "due_on": "2026-03-03"}
     )
-    assert response.status_code == 403
+    assert response.status_code == 201
+    assert response.json()["amount"] == "1.00"
+    other = post(client, "/api/v1/dealers/D-CARL/promises", {"amount": "1", "due_on": "2026-03-03"})
+    assert other.status_code == 404
+
+
+def test_an_agency_sees_its_own_promises_and_not_the_timeline(
+    placed_dealer: Any, agency_user: Any, manager: Any
+) -> None:
+    # The team's promises and the timeline (stage changes with escalation reasons and
+    # managers' decisions) are internal: an agency reads only what its people recorded.
+    post(
+        api_as(manager),
+        "/api/v1/dealers/D-PLACED/promises",
+        {"amount": "2", "due_on": "2026-03-04"},
+    )
+    client = api_as(agency_user)
+    post(client, "/api/v1/dealers/D-PLACED/promises", {"amount": "1", "due_on": "2026-03-03"})
+
+    answer = client.get("/api/v1/dealers/D-PLACED/promises").json()
+    assert [p["amount"] for p in answer] == ["1.00"]
+    assert len(api_as(manager).get("/api/v1/dealers/D-PLACED/promises").json()) == 2
+    assert client.get("/api/v1/dealers/D-PLACED/timeline").status_code == 403
+    assert api_as(manager).get("/api/v1/dealers/D-PLACED/timeline").status_code == 200
 
 
 def test_unknown_dealer_is_a_404(collector: Any) -> None:
@@ -419,7 +443,7 @@ def test_agency_logs_contacts_only_on_placed_dealers(
     placed_dealer: Any, carls_dealer: Any, agency_user: Any
 ) -> None:
     client = api_as(agency_user)
-    body = {"channel": "visit", "outcome": "promise"}
+    body = {"channel": "visit", "outcome": "reached"}
 
     assert post(client, "/api/v1/dealers/D-PLACED/contacts", body).status_code == 201
     assert post(client, "/api/v1/dealers/D-CARL/contacts", body).status_code == 404

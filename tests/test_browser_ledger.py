@@ -121,7 +121,7 @@ def test_collector_clicks_through_the_ledger_on_a_laptop(page: Page, live_server
     expect(dealer_rows(page)).to_have_count(25)
 
     page.get_by_role("link", name="Page 2").click()
-    page.get_by_role("link", name="D029").click()
+    page.get_by_role("link", name="D029", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("D029"))).to_be_visible()
     expect(page.get_by_role("region", name="Open items")).to_contain_text("INV-029")
 

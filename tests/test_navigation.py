@@ -59,7 +59,7 @@ def test_no_menu_offers_a_page_outside_the_role() -> None:
         (Role.FINANCE, "finance_desk"),
         (Role.COLLECTOR, "worklist"),
         (Role.AUDITOR, "home"),
-        (Role.AGENCY, "home"),
+        (Role.AGENCY, "agency_worklist"),
     ],
 )
 def test_each_role_lands_on_its_days_first_page_after_logging_in(role: Role, lands_on: str) -> None:

@@ -60,7 +60,10 @@ def post(client, action: str, data: dict, **kwargs):
 
 
 def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
+    # An action's message is shown next to its form (`panel_messages`), others at the top.
+    by_part = response.context.get("panel_messages") or {}
+    shown = [*response.context["messages"], *(m for part in by_part.values() for m in part)]
+    return [str(m) for m in shown]
 
 
 # Access

@@ -249,7 +249,50 @@ def test_alerts_are_for_managers(client, collector):
     client.force_login(collector)
     response = client.get("/alerts/")
     assert response.status_code == 403
-    assert "Alerts are for collection managers." in response.content.decode()
+    assert "Alerts are for collection managers and auditors." in response.content.decode()
+
+
+def test_agencies_and_finance_get_no_alerts(client, agency_user, finance):
+    for user in (agency_user, finance):
+        client.force_login(user)
+        assert client.get("/alerts/").status_code == 403
+
+
+def test_auditor_reads_every_alert_without_a_form(client, auditor, manager, collector):
+    dealer = soft_dealer(collector, "SOFT1")
+    Alert.objects.create(dealer=dealer, kind="dealer_event", message="Bankruptcy filed")
+    Alert.objects.create(
+        dealer=dealer,
+        kind="limitation",
+        message="Limitation in 30 days",
+        acknowledged_by=manager,
+        acknowledged_at=NOW,
+    )
+    client.force_login(auditor)
+    response = client.get("/alerts/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    # Open and acknowledged alike, each dealer linked to its collection page.
+    assert "Bankruptcy filed" in page and "Limitation in 30 days" in page
+    assert "Acknowledged by mona" in page
+    assert page.count('href="/dealers/SOFT1/collection/"') == 2
+    main = page[page.index("<main") :]
+    assert 'method="post"' not in main
+    assert "Acknowledge</button>" not in page
+    # Open only, on request.
+    open_only = client.get("/alerts/?show=open").content.decode()
+    assert "Bankruptcy filed" in open_only and "Limitation in 30 days" not in open_only
+
+
+def test_auditor_may_not_acknowledge(client, auditor, collector):
+    dealer = soft_dealer(collector, "SOFT1")
+    alert = Alert.objects.create(dealer=dealer, kind="dealer_event", message="Bankruptcy filed")
+    client.force_login(auditor)
+    response = client.post(f"/alerts/{alert.pk}/acknowledge/")
+    assert response.status_code == 403
+    assert "Only collection managers acknowledge alerts." in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
 
 
 def test_manager_acknowledges_an_alert(client, manager, collector):

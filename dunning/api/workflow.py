@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
@@ -35,6 +36,7 @@ from receivables.api_types import (
     username,
 )
 from receivables.models import Agency, Contact
+from receivables.roles import Role, role_of
 
 collection_router = Router(tags=["collection"])
 
@@ -222,6 +224,9 @@ def list_promises(request: HttpRequest, code: DealerCode) -> Any:
     require(request, "dunning.view_promise")
     dealer = get_dealer_for_user(request.user, code)
     promises = Promise.objects.filter(dealer=dealer).order_by("-made_on", "-created_at", "-id")
+    if role_of(request.user) == Role.AGENCY:
+        # An agency sees the promises its own people pinned down, not the team's.
+        promises = promises.filter(made_by__agencies__users=request.user.pk).distinct()
     return Status(200, [_promise_answer(promise) for promise in promises])
 
 
@@ -380,6 +385,9 @@ def dealer_timeline(request: HttpRequest, code: DealerCode) -> Any:
     """Orders, payments, promises, contacts, letters and stage changes, newest first (the
     newest 200)."""
     require(request, "dunning.view_collectionaccount")
+    if role_of(request.user) == Role.AGENCY:
+        # Stage changes carry escalation reasons and managers' decisions: internal.
+        raise PermissionDenied("The timeline is internal to the collection team.")
     dealer = get_dealer_for_user(request.user, code)
     return Status(
         200,

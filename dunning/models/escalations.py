@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dunning.models.stages import ESCALATED_STAGES, Stage, StageChange
@@ -111,12 +112,12 @@ class Escalation(models.Model):
     """A request to move an account to a stage that needs a manager's approval."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
         # Closed by the daily sweep because the move no longer applies (the dealer paid,
         # the stage moved): nobody decided it, and it holds no later proposal back.
-        CLOSED = "closed", "Closed"
+        CLOSED = "closed", _("Closed")
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="escalations")
     to_stage = models.CharField(

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
@@ -28,14 +29,21 @@ from receivables.models import Dealer
 MANAGER_PERMISSION = "dunning.decide_escalation"
 
 
+def _(message: str) -> str:
+    """`gettext_lazy`, typed as the str a label becomes when it is shown: the labels below
+    are translated in the reader's language where they are shown, and code that reads
+    `Stage.X.label` keeps treating it as text."""
+    return cast(str, gettext_lazy(message))
+
+
 class Stage(models.TextChoices):
-    CURRENT = "current", "Current"
-    REMINDER = "reminder", "Reminder"
-    SOFT = "soft", "Soft collection"
-    HARD = "hard", "Hard collection"
-    LITIGATION = "litigation", "Litigation"
-    AGENCY = "agency", "Placed with agency"
-    WRITTEN_OFF = "written_off", "Written off"
+    CURRENT = "current", _("Current")
+    REMINDER = "reminder", _("Reminder")
+    SOFT = "soft", _("Soft collection")
+    HARD = "hard", _("Hard collection")
+    LITIGATION = "litigation", _("Litigation")
+    AGENCY = "agency", _("Placed with agency")
+    WRITTEN_OFF = "written_off", _("Written off")
 
 
 # Stages a manager must approve (through an Escalation) before the account enters them.
@@ -45,16 +53,20 @@ CREDIT_HOLD_STAGES = [Stage.HARD, Stage.LITIGATION, Stage.AGENCY, Stage.WRITTEN_
 # Stages in which the daily sweep writes reminders and the final demand; in litigation
 # and with an agency, lawyers and the agency write.
 LETTER_STAGES = [Stage.REMINDER, Stage.SOFT, Stage.HARD]
+# Stages in which the collectors no longer call: lawyers or an agency speak to the dealer,
+# or the debt is written off. The worklist does not offer them for calls (they have their
+# own list) and the daily sweep makes them no call tasks.
+NOT_CALLED_STAGES = [Stage.LITIGATION, Stage.AGENCY, Stage.WRITTEN_OFF]
 # Stages without a limitation warning: the claim is in court, or written off.
 NO_LIMITATION_WATCH = [Stage.LITIGATION, Stage.WRITTEN_OFF]
 
 
 class RiskClass(models.TextChoices):
-    UNCOLLECTED = "uncollected", "Uncollected (nothing past due)"
-    IN_COLLECTION = "in_collection", "In collection"
-    QUASI_BAD = "quasi_bad", "Quasi-bad"
-    BAD = "bad", "Bad"
-    DEAD = "dead", "Dead"
+    UNCOLLECTED = "uncollected", _("Uncollected (nothing past due)")
+    IN_COLLECTION = "in_collection", _("In collection")
+    QUASI_BAD = "quasi_bad", _("Quasi-bad")
+    BAD = "bad", _("Bad")
+    DEAD = "dead", _("Dead")
 
 
 Refusal = str | Callable[[Any], str]
@@ -80,18 +92,18 @@ class CollectionAccount(ConcurrentTransitionMixin, models.Model):
     """A dealer's standing in collection: its stage and what the team knows of it."""
 
     class Cause(models.TextChoices):
-        UNKNOWN = "", "Not assessed"
-        NEGLIGENCE = "negligence", "Negligence"
-        DISPUTE = "dispute", "Dispute about the product"
-        TIGHT_FUNDS = "tight_funds", "Tight funds"
-        INTENTIONAL = "intentional", "Intentional"
+        UNKNOWN = "", _("Not assessed")
+        NEGLIGENCE = "negligence", _("Negligence")
+        DISPUTE = "dispute", _("Dispute about the product")
+        TIGHT_FUNDS = "tight_funds", _("Tight funds")
+        INTENTIONAL = "intentional", _("Intentional")
 
     class Disposition(models.TextChoices):
-        UNKNOWN = "", "Not assessed"
-        ABLE_WILLING = "able_willing", "Able and willing"
-        ABLE_UNWILLING = "able_unwilling", "Able but unwilling"
-        WILLING_UNABLE = "willing_unable", "Willing but unable"
-        UNABLE_UNWILLING = "unable_unwilling", "Neither able nor willing"
+        UNKNOWN = "", _("Not assessed")
+        ABLE_WILLING = "able_willing", _("Able and willing")
+        ABLE_UNWILLING = "able_unwilling", _("Able but unwilling")
+        WILLING_UNABLE = "willing_unable", _("Willing but unable")
+        UNABLE_UNWILLING = "unable_unwilling", _("Neither able nor willing")
 
     dealer = models.OneToOneField(Dealer, on_delete=models.CASCADE, related_name="account")
     stage = FSMField(default=Stage.CURRENT, choices=Stage.choices, protected=True, db_index=True)

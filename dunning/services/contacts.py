@@ -3,6 +3,11 @@
 A contact is always recorded, even one that breaks the policy's caps or quiet hours:
 nothing is lost, and the manager is told which rule it broke ("Firm, not abusive",
 docs/PRACTICE.md §19).
+
+A contact that cannot have happened is refused: one in the future, or dated before the
+dealer's first order (there was no debt to talk about). An outcome "promise to pay"
+names its promise: given, or the dealer's latest promise recorded on the contact's day;
+without one it is refused (record the promise first).
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from dunning.calendar import (
     CALL_COUNT_DAYS,
@@ -41,7 +48,7 @@ from dunning.services.common import check_choice, check_text, require, stamp
 from dunning.services.errors import InvalidInput, TaskAlreadyDone
 from dunning.services.escalations import Proposal, propose_escalations, why_held_back
 from dunning.services.stages import can_move, ensure_account
-from receivables.models import ZERO, Contact, Dealer
+from receivables.models import ZERO, Contact, Dealer, Order
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -122,6 +129,27 @@ def log_contact(
         raise InvalidInput("person", "This person is not one of the dealer's contacts.")
     if promise is not None and promise.dealer_id != dealer.pk:
         raise InvalidInput("promise", "This promise is another dealer's.")
+    first_order_on = Order.objects.filter(dealer=dealer).aggregate(first=Min("ordered_on"))["first"]
+    local_day = timezone.localdate(at)
+    if first_order_on is not None and local_day < first_order_on:
+        raise InvalidInput(
+            "at",
+            _(
+                "This is before the dealer's first order (%(first)s): "
+                "there was nothing to collect yet."
+            )
+            % {"first": f"{first_order_on:%Y-%m-%d}"},
+        )
+    if outcome == ContactLog.Outcome.PROMISE and promise is None:
+        promise = Promise.objects.filter(dealer=dealer, made_on=local_day).order_by("-pk").first()
+        if promise is None:
+            raise InvalidInput(
+                "outcome",
+                _(
+                    "A promise to pay needs its promise: record the date and the amount "
+                    "under Promises first, then log the contact."
+                ),
+            )
     note = check_text("note", note, required=False)
 
     # Lock the dealer so that two collectors logging calls at once are counted in turn.

@@ -18,6 +18,7 @@ from dunning.models import (
     CollectionAccount,
     CollectionPolicy,
     Escalation,
+    Stage,
     StageChange,
     refusal_of,
 )
@@ -118,7 +119,25 @@ def move_stage(
         account, from_stage=from_stage, on=on, by=by, reason=reason, escalation=escalation
     )
     change.save()
+    if from_stage == Stage.AGENCY and account.stage != Stage.AGENCY:
+        end_placement(account.dealer_id, by=by, reason=reason)
     return change
+
+
+def end_placement(dealer_id: int, *, by: User | None, reason: str) -> None:
+    """Clear the dealer's agency when its account leaves the `agency` stage.
+
+    A dealer is placed with an agency exactly while its account is in `agency`: the
+    placement is what lets the agency's users see the dealer, so an account written off
+    or taken to court must drop out of the agency's sight in the same transaction as the
+    move (`approve_escalation` sets the placement on the way in). The dealer's history
+    says who ended the placement and why."""
+    dealer = Dealer.objects.select_for_update().filter(pk=dealer_id).first()
+    if dealer is None or dealer.agency_id is None:
+        return
+    dealer.agency = None
+    stamp(dealer, by=by, reason=f"Placement with the agency ended: {reason}")
+    dealer.save(update_fields=["agency", "updated_at"])
 
 
 def _locked_account(dealer: Dealer) -> CollectionAccount:
@@ -257,6 +276,7 @@ __all__ = [
     "OVERRIDE_ENDED",
     "can_move",
     "end_credit_override",
+    "end_placement",
     "ensure_account",
     "load_facts",
     "move_stage",

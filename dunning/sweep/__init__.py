@@ -6,7 +6,8 @@ every dealer that needs it,
    litigation when nothing is past due; each recorded as a `StageChange` by the sweep;
 2. promise checks the day after a promise's date: kept, partly kept or broken, from the
    money received in its window; a broken one opens a follow-up call for the collector on
-   the next business day; open promises of an account settled today count as kept;
+   the next business day (none in `NOT_CALLED_STAGES`: litigation, agency, written off,
+   where nobody calls); open promises of an account settled today count as kept;
 3. escalation to `hard` proposed at `hard_proposal_days` past due or on the second broken
    promise within the window, with an alert for the managers; a pending request whose
    move the state machine no longer allows after the moves (the dealer paid, the stage

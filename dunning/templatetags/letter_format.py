@@ -22,19 +22,15 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from django import template
-from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from dunning.printing import letter_language
+from receivables.locale_format import babel_locale
 from receivables.models import ZERO, Payment
 from receivables.templatetags.money import cents
 
 register = template.Library()
-
-# The Babel locale each letter language is written in.
-LOCALES = {"en": "en_GB", "es": "es_ES", "zh-hans": "zh_Hans_CN"}
 
 # Amounts in tables: grouped, always two decimals (the ledger's precision).
 AMOUNT_PATTERN = "#,##0.00"
@@ -50,11 +46,6 @@ PAYMENT_METHODS: dict[str, Promise] = {
     Payment.Method.OFFSET: _("Offset / discount"),
     Payment.Method.OTHER: _("Other"),
 }
-
-
-def babel_locale(language: str | None = None) -> str:
-    """`"es"` -> `"es_ES"`; without a language, the active one's; English for any other."""
-    return LOCALES[letter_language(language or translation.get_language() or "en")]
 
 
 def _day(value: Any) -> dt.date | None:

@@ -18,6 +18,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from dunning import services
@@ -38,6 +40,51 @@ from dunning.panel import CollectionPanel, collection_panel
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
 from receivables.access import get_dealer_for_user
 from receivables.models import Dealer
+from receivables.roles import Role, role_of
+
+
+def internal(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse agency users (403): the panel shows and decides what is internal (risk
+    class, priority, assessment, escalations, every collector's contacts). An agency
+    works its placed accounts on the agency pages (`dunning.views.agency`)."""
+
+    @functools.wraps(view)
+    def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if role_of(request.user) == Role.AGENCY:
+            return forbidden(
+                request,
+                _(
+                    "The collection panel is internal: "
+                    "your agency works its accounts on its own pages."
+                ),
+                back=reverse("agency_worklist"),
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def needs(
+    permission: str, refusal: Any = ""
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Refuse (403) a user without `permission` before anything is read from the post: a
+    role that may not act is told so, never shown errors on a form it cannot submit (the
+    panel does not show it that form at all)."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
+            if not request.user.has_perm(permission):
+                return forbidden(
+                    request,
+                    refusal or _("Your role may read this account but not change it."),
+                    back=reverse("collection", args=[code]),
+                )
+            return view(request, code)
+
+        return wrapped
+
+    return decorate
 
 
 def _collection_url(dealer: Dealer, anchor: str = "") -> str:
@@ -74,6 +121,27 @@ def _panel_forms(panel: CollectionPanel, now: dt.datetime) -> dict[str, Any]:
     }
 
 
+# The parts of the panel an action answers to: its message is shown there, next to the
+# form that was used, and the redirect scrolls to it (`_collection_url(dealer, anchor)`).
+PANEL_PARTS = ("contacts", "promises", "stage", "assessment", "override", "events", "evidence")
+
+
+def _messages_by_part(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+    """The pending messages split by where they are shown: `panel_messages[part]` for
+    those of an action of the panel (tagged with its part by `_submit`), next to its
+    form; `messages`, the others, at the top of the page as everywhere (this replaces
+    the context processor's `messages` for this page). Reading them marks them shown."""
+    by_part: dict[str, list[Any]] = {part: [] for part in PANEL_PARTS}
+    others = []
+    for message in messages.get_messages(request):
+        part = message.extra_tags if message.extra_tags in by_part else None
+        if part is None:
+            others.append(message)
+        else:
+            by_part[part].append(message)
+    return {"panel_messages": by_part, "messages": others}
+
+
 def _render_collection(
     request: AuthenticatedHttpRequest,
     dealer: Dealer,
@@ -85,11 +153,17 @@ def _render_collection(
     panel = collection_panel(dealer, user=request.user, today=services.business_today(), now=now)
     # The template reads the panel's fields by name, next to the forms; `vars` and not
     # `dataclasses.asdict`, which would copy every row it holds.
-    context = {**vars(panel), **_panel_forms(panel, now), **(bound or {})}
+    context = {
+        **vars(panel),
+        **_panel_forms(panel, now),
+        **(bound or {}),
+        **_messages_by_part(request),
+    }
     return render(request, "dunning/collection.html", context, status=status)
 
 
 @login_required
+@internal
 @require_GET
 def collection(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     return _render_collection(request, get_dealer_for_user(request.user, code))
@@ -106,7 +180,9 @@ def _submit(
 ) -> HttpResponse:
     """Validate the forms, run the service, and answer: redirect with a message on
     success; the panel again with the errors next to the fields (400) on bad input; a
-    403 page when the role may not; a message when the state changed under the user."""
+    403 page when the role may not; a message when the state changed under the user.
+    The messages are tagged with the part of the panel (`anchor`), which shows them next
+    to its form; the redirect scrolls there."""
     main = next(iter(forms_by_name.values()))
     if all(f.is_valid() for f in forms_by_name.values()):
         try:
@@ -119,10 +195,10 @@ def _submit(
         except PermissionDenied as error:
             return forbidden(request, str(error), back=_collection_url(dealer))
         except (services.WorkflowConflict, services.TransitionNotAllowed) as error:
-            messages.error(request, str(error))
+            messages.error(request, str(error), extra_tags=anchor)
             return redirect(_collection_url(dealer, anchor))
         else:
-            messages.success(request, done)
+            messages.success(request, done, extra_tags=anchor)
             return redirect(_collection_url(dealer, anchor))
     return _render_collection(request, dealer, bound=forms_by_name, status=400)
 
@@ -135,11 +211,13 @@ FormBuilder = Callable[[AuthenticatedHttpRequest, Dealer], forms.BaseForm]
 
 
 def panel_action(
-    form_name: str, *, form: FormBuilder, anchor: str
+    form_name: str, *, form: FormBuilder, anchor: str, permission: str, refusal: Any = ""
 ) -> Callable[[PanelAct], Callable[..., HttpResponse]]:
     def decorate(act: PanelAct) -> Callable[..., HttpResponse]:
         @login_required
+        @internal
         @require_POST
+        @needs(permission, refusal)
         @functools.wraps(act)
         def view(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
             dealer = get_dealer_for_user(request.user, code)
@@ -161,6 +239,7 @@ def panel_action(
     "promise_form",
     form=lambda request, dealer: PromiseForm(request.POST, prefix="promise"),
     anchor="promises",
+    permission="dunning.add_promise",
 )
 def make_promise(request: AuthenticatedHttpRequest, dealer: Dealer, form: PromiseForm) -> str:
     data = form.cleaned_data
@@ -186,7 +265,9 @@ def _promise_message(promise: Promise) -> str:
 
 
 @login_required
+@internal
 @require_POST
+@needs("dunning.add_installmentplan")
 def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     dealer = get_dealer_for_user(request.user, code)
     note_form = PlanNoteForm(request.POST, prefix="plan")
@@ -230,6 +311,7 @@ def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         request.POST, prefix="contact", contacts=dealer.contacts.all()
     ),
     anchor="contacts",
+    permission="dunning.add_contactlog",
 )
 def log_contact(request: AuthenticatedHttpRequest, dealer: Dealer, form: ContactForm) -> str:
     data = form.cleaned_data
@@ -250,6 +332,7 @@ def log_contact(request: AuthenticatedHttpRequest, dealer: Dealer, form: Contact
 
 
 @login_required
+@internal
 @require_GET
 def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
     """The counter-script and the ask for the excuse picked in the contact form."""
@@ -267,6 +350,7 @@ def excuse_script(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
         request.POST, request.FILES, prefix="escalation"
     ),
     anchor="stage",
+    permission="dunning.add_escalation",
 )
 def request_escalation(
     request: AuthenticatedHttpRequest, dealer: Dealer, form: EscalationRequestForm
@@ -301,6 +385,7 @@ def request_escalation(
     "event_form",
     form=lambda request, dealer: DealerEventForm(request.POST, prefix="event"),
     anchor="events",
+    permission="dunning.add_dealerevent",
 )
 def report_event(request: AuthenticatedHttpRequest, dealer: Dealer, form: DealerEventForm) -> str:
     data = form.cleaned_data
@@ -319,6 +404,7 @@ def report_event(request: AuthenticatedHttpRequest, dealer: Dealer, form: Dealer
     "evidence_form",
     form=lambda request, dealer: EvidenceForm(request.POST, request.FILES, prefix="evidence"),
     anchor="evidence",
+    permission="dunning.add_evidence",
 )
 def upload_evidence(request: AuthenticatedHttpRequest, dealer: Dealer, form: EvidenceForm) -> str:
     evidence = services.attach_evidence(
@@ -334,6 +420,7 @@ def upload_evidence(request: AuthenticatedHttpRequest, dealer: Dealer, form: Evi
     "assessment_form",
     form=lambda request, dealer: AssessmentForm(request.POST, prefix="assessment"),
     anchor="assessment",
+    permission="dunning.change_collectionaccount",
 )
 def set_assessment(request: AuthenticatedHttpRequest, dealer: Dealer, form: AssessmentForm) -> str:
     services.set_assessment(
@@ -348,7 +435,9 @@ def set_assessment(request: AuthenticatedHttpRequest, dealer: Dealer, form: Asse
 @panel_action(
     "override_form",
     form=lambda request, dealer: CreditOverrideForm(request.POST, prefix="override"),
-    anchor="credit",
+    anchor="override",
+    permission="dunning.override_credit_hold",
+    refusal=gettext_lazy("Only a collection manager may override a credit hold."),
 )
 def override_credit_hold(
     request: AuthenticatedHttpRequest, dealer: Dealer, form: CreditOverrideForm

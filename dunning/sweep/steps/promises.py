@@ -11,6 +11,7 @@ from decimal import Decimal
 from dunning.calendar import next_business_day_on_or_after, suggested_window
 from dunning.figures import DealerFacts
 from dunning.models import CollectionPolicy, Promise, Task
+from dunning.models.stages import NOT_CALLED_STAGES
 from dunning.sweep import rules
 from receivables.models import Payment
 
@@ -19,7 +20,8 @@ from receivables.models import Payment
 class PromiseDecisions:
     # Open promises decided today, their status, money and reason set.
     decided: list[Promise] = field(default_factory=list)
-    # A call on the next business day for each broken or partly kept one.
+    # A call on the next business day for each broken or partly kept one, unless the
+    # account is with lawyers, an agency or written off (`NOT_CALLED_STAGES`).
     follow_ups: list[Task] = field(default_factory=list)
     # By dealer: the broken promises in the window, when they are enough to propose hard.
     hard_reasons: dict[int, str] = field(default_factory=dict)
@@ -92,9 +94,10 @@ def check_promises(
             decisions.decided.append(promise)
             if promise.is_broken:
                 newly_broken.append(promise)
-                decisions.follow_ups.append(
-                    _follow_up(promise, received, facts[dealer_id], today=today, window=window)
-                )
+                if facts[dealer_id].stage not in NOT_CALLED_STAGES:
+                    decisions.follow_ups.append(
+                        _follow_up(promise, received, facts[dealer_id], today=today, window=window)
+                    )
         if newly_broken:
             before = [
                 p
