@@ -31,6 +31,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from dunning.models import Letter
+from receivables.locale_format import supported_language
 from receivables.models import ZERO, Order, Payment
 
 TEMPLATES = {
@@ -47,14 +48,9 @@ LETTER_LANGUAGES = ("en", "es", "zh-hans")
 
 
 def letter_language(code: str) -> str:
-    """The language a letter to a dealer of language `code` is written in: Spanish for
-    any Spanish, Simplified Chinese for any Chinese, English otherwise."""
-    code = (code or "").strip().lower().replace("_", "-")
-    if code.startswith("zh"):
-        return "zh-hans"
-    if code.startswith("es"):
-        return "es"
-    return "en"
+    """The language a letter to a dealer of language `code` is written in: the one of our
+    languages the interface would use for it (`receivables.locale_format`, one home)."""
+    return supported_language(code)
 
 
 class RefusedFetch(ValueError):
