@@ -255,11 +255,14 @@ def entries(rows: Iterable[tuple[Any, ...]]) -> list[Entry]:
                 earlier.order_by("-history_date", "-history_id").values("history_id")[:1]
             )
         )
-        # The page's versions and the version before each, in one query; sorted per
-        # object, each version's predecessor is the one just before it.
-        found = history.filter(
-            Q(history_id__in=ids) | Q(history_id__in=before.values("prev_id"))
-        ).order_by("id", "history_date", "history_id")
+        # The version before each (one query: an index probe per version), then the
+        # page's versions and those, sorted per object, so that each version's
+        # predecessor is the one just before it. Two plain IN lists, not an OR with a
+        # subquery, which PostgreSQL answers by reading the whole history table.
+        prev_ids = [pk for pk in before.values_list("prev_id", flat=True) if pk is not None]
+        found = history.filter(history_id__in=[*ids, *prev_ids]).order_by(
+            "id", "history_date", "history_id"
+        )
         wanted = set(ids)
         last: Any = None
         for row in found:
