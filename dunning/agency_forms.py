@@ -70,8 +70,8 @@ class AgencyContactForm(forms.Form):
         channel = self.fields["channel"]
         outcome = self.fields["outcome"]
         assert isinstance(channel, forms.ChoiceField) and isinstance(outcome, forms.ChoiceField)
-        channel.choices = [(v, _(label)) for v, label in ContactLog.Channel.choices]
-        outcome.choices = [(v, _(label)) for v, label in ContactLog.Outcome.choices]
+        channel.choices = ContactLog.Channel.choices
+        outcome.choices = ContactLog.Outcome.choices
 
 
 class AgencyPromiseForm(forms.Form):

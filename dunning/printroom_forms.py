@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from dunning.forms import DateInput
 from dunning.models import Letter
@@ -22,19 +23,19 @@ TRACKING_MAX = 60  # Letter.tracking_number's length
 def _plain(value: str) -> str:
     """Text typed into one line: no control characters."""
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise forms.ValidationError("Use letters, digits and spaces only.")
+        raise forms.ValidationError(_("Use letters, digits and spaces only."))
     return value
 
 
 class DayFilterForm(forms.Form):
     """Which day's letters, and which of them. Every field may be left out."""
 
-    day = forms.DateField(label="Letters of", required=False, widget=DateInput())
+    day = forms.DateField(label=_("Letters of"), required=False, widget=DateInput())
     kind = forms.ChoiceField(
-        label="Kind", required=False, choices=[("", "Every kind"), *Letter.Kind.choices]
+        label=_("Kind"), required=False, choices=[("", _("Every kind")), *Letter.Kind.choices]
     )
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Every status"), *Letter.Status.choices]
+        label=_("Status"), required=False, choices=[("", _("Every status")), *Letter.Status.choices]
     )
 
 
@@ -42,11 +43,11 @@ class MarkPostedForm(forms.Form):
     """The ticked letters (`letter`, repeated) went into the post on `posted_on`, each
     with the tracked-mail number typed on its row (`tracking-<id>`)."""
 
-    posted_on = forms.DateField(label="Posting date", widget=DateInput())
+    posted_on = forms.DateField(label=_("Posting date"), widget=DateInput())
     letter = forms.TypedMultipleChoiceField(
-        label="Letters",
+        label=_("Letters"),
         coerce=int,
-        error_messages={"required": "Tick the letters that went into the post."},
+        error_messages={"required": _("Tick the letters that went into the post.")},
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -58,7 +59,9 @@ class MarkPostedForm(forms.Form):
         letter.choices = [(i, str(i)) for i in ids]
         for i in ids:
             self.fields[self.tracking_name(i)] = forms.CharField(
-                label=f"Tracking number of letter #{i}", required=False, max_length=TRACKING_MAX
+                label=_("Tracking number of letter #%(id)s") % {"id": i},
+                required=False,
+                max_length=TRACKING_MAX,
             )
 
     @staticmethod
@@ -94,9 +97,9 @@ class MarkPostedForm(forms.Form):
 class PostingForm(forms.Form):
     """One letter went into the post (the letter's own page)."""
 
-    posted_on = forms.DateField(label="Posting date", widget=DateInput())
+    posted_on = forms.DateField(label=_("Posting date"), widget=DateInput())
     tracking_number = forms.CharField(
-        label="Tracked-mail number", required=False, max_length=TRACKING_MAX
+        label=_("Tracked-mail number"), required=False, max_length=TRACKING_MAX
     )
 
     def clean_tracking_number(self) -> str:
@@ -104,33 +107,33 @@ class PostingForm(forms.Form):
 
 
 class ReceiptForm(forms.Form):
-    received_on = forms.DateField(label="Receipt signed on", widget=DateInput())
+    received_on = forms.DateField(label=_("Receipt signed on"), widget=DateInput())
 
 
 class EmailForm(forms.Form):
-    to = forms.EmailField(label="E-mail address", max_length=254)
+    to = forms.EmailField(label=_("E-mail address"), max_length=254)
 
 
 class ReplyForm(forms.Form):
     """The dealer's answer to a reconciliation letter, as finance types it in."""
 
     answer = forms.ChoiceField(
-        label="Answer", choices=Letter.Reply.choices, widget=forms.RadioSelect
+        label=_("Answer"), choices=Letter.Reply.choices, widget=forms.RadioSelect
     )
-    replied_on = forms.DateField(label="Reply dated", widget=DateInput())
+    replied_on = forms.DateField(label=_("Reply dated"), widget=DateInput())
     disputed_balance = forms.CharField(
-        label="Balance the dealer states",
+        label=_("Balance the dealer states"),
         required=False,
         max_length=30,
-        help_text="Only for a disputed reply, like 1234.50.",
+        help_text=_("Only for a disputed reply, like 1234.50."),
     )
     note = forms.CharField(
-        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
     scan = forms.FileField(
-        label="Scan of the signed reply slip",
+        label=_("Scan of the signed reply slip"),
         required=False,
-        help_text="PDF, PNG or JPEG, at most 10 MB.",
+        help_text=_("PDF, PNG or JPEG, at most 10 MB."),
     )
 
     def clean_disputed_balance(self) -> Decimal | None:
@@ -142,15 +145,15 @@ class ReplyForm(forms.Form):
     def clean_scan(self) -> Any:
         scan = self.cleaned_data.get("scan")
         if scan is not None and scan.size > SCAN_MAX_BYTES:
-            raise forms.ValidationError("The scan is larger than 10 MB.")
+            raise forms.ValidationError(_("The scan is larger than 10 MB."))
         return scan
 
 
 class ReconciliationForm(forms.Form):
     """A new reconciliation letter: whose statement, as of which day."""
 
-    dealer = forms.CharField(label="Dealer code", max_length=40)
-    as_of = forms.DateField(label="Statement as of", widget=DateInput())
+    dealer = forms.CharField(label=_("Dealer code"), max_length=40)
+    as_of = forms.DateField(label=_("Statement as of"), widget=DateInput())
 
     def clean_dealer(self) -> str:
         return _plain(self.cleaned_data["dealer"].strip())

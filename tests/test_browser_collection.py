@@ -97,7 +97,7 @@ def test_collector_works_a_dealer_and_manager_approves_escalation(
     promises.get_by_label("Pay by", exact=True).fill(saturday.isoformat())
     promises.get_by_role("button", name="Record promise").click()
     expect(page.locator(".message.success")).to_contain_text(
-        f"by {due:%a} {due.day} {due:%b %Y} (asked for Sat {saturday.day} {saturday:%b}"
+        f"by {due:%a}, {due.day} {due:%b %Y} (asked for Sat {saturday.day} {saturday:%b}"
     )
     table = page.get_by_test_id("promises")
     expect(table).to_contain_text(f"{due:%a} {due.day} {due:%b %Y}")

@@ -89,7 +89,7 @@ def test_the_collectors_day(page: Page, live_server: Any, viewport: dict[str, in
     expected = call_day("DE", today, reorder_rhythm(book["order_days"]))
     last = book["order_days"][0]
     sold = (
-        f"Good day to call: likely sold 80% of the delivery of {last.day} {last:%b} "
+        f"Good day to call: likely sold 80% of the delivery of {last.day} {last:%b %Y} "
         f"(reorders every {REORDER_DAYS} days)"
     )
     if expected.rhythm is not None:  # today is a business day in Germany

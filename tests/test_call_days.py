@@ -165,7 +165,7 @@ def test_worklist_says_why_today_is_a_good_day(client: Client, collector: Any) -
     assert not rows["FEW"].call_day.good
     page = response.content.decode()
     assert (
-        "Good day to call: likely sold 80% of the delivery of 2 Nov (reorders every 18 days)"
+        "Good day to call: likely sold 80% of the delivery of 2 Nov 2026 (reorders every 18 days)"
         in page
     )
     assert "month-end" not in page

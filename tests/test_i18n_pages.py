@@ -111,31 +111,16 @@ def _frozen_time(time_machine: Any) -> None:
     time_machine.move_to(NOW, tick=False)
 
 
-# The worklist's and the dealer list's tables are being translated in their own templates
-# (templates/dunning/_worklist_table.html, templates/dunning/worklist.html,
-# templates/receivables/_dealer_table.html): until then these two are expected to fail.
-PENDING = pytest.mark.xfail(
-    reason="table templates not yet wrapped in {% translate %} (issue 10)", strict=False
-)
-
-# The print room's templates are translated; the labels of its letters and forms come from
-# Python modules still being wrapped in gettext_lazy (dunning/models/letters.py Kind and
-# Status, dunning/printroom_forms.py, dunning/views/printroom.py reply states).
-PENDING_LABELS = pytest.mark.xfail(
-    reason="letter kinds/statuses and print-room form labels not yet gettext_lazy", strict=False
-)
-
-
 @pytest.mark.parametrize(
     ("role", "url"),
     [
-        pytest.param("collector", "/worklist/", marks=PENDING),
-        pytest.param("collector", "/dealers/", marks=PENDING),
+        ("collector", "/worklist/"),
+        ("collector", "/dealers/"),
         ("manager", "/desk/"),
         ("finance", "/finance/"),
         ("finance", "/finance/payments/"),
-        pytest.param("finance", "/print-room/", marks=PENDING_LABELS),
-        pytest.param("finance", "/print-room/reconciliation/", marks=PENDING_LABELS),
+        ("finance", "/print-room/"),
+        ("finance", "/print-room/reconciliation/"),
         ("manager", "/reports/aging/"),
     ],
 )

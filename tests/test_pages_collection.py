@@ -146,7 +146,7 @@ def test_promise_on_a_saturday_moves_to_monday(client, dealer, collector):
     assert promise.made_by == collector
     assert response.redirect_chain[-1][0].endswith("#promises")
     assert messages_of(response) == [
-        "Promise recorded: 1,500.00 by Mon 23 Mar 2026 (asked for Sat 21 Mar, "
+        "Promise recorded: 1,500.00 by Mon, 23 Mar 2026 (asked for Sat 21 Mar, "
         "not a business day: moved to the next one)."
     ]
     assert "asked Sat 21 Mar, moved" in response.content.decode()

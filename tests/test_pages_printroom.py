@@ -265,7 +265,7 @@ def test_no_letter_ready_gives_a_message_not_an_empty_pdf(
     assert response.redirect_chain[0][0] == f"/print-room/?day={TODAY}"
     assert response["Content-Type"].startswith("text/html")
     assert messages_of(response) == [
-        "No letter of 2 March 2026 is ready to print: there is no print run."
+        "No letter of 2 Mar 2026 is ready to print: there is no print run."
     ]
 
 
@@ -317,7 +317,7 @@ def test_mark_some_letters_posted(finance: Any, dealers: dict[str, Dealer]) -> N
     )
     assert b.status == Letter.Status.READY
     assert messages_of(client.get(response["Location"])) == [
-        "1 letter marked posted on 3 March 2026."
+        "1 letter marked posted on 3 Mar 2026."
     ]
 
 

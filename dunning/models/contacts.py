@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from dunning.models.promises import Promise
@@ -34,18 +35,18 @@ class ContactLog(models.Model):
     policy's rules is still recorded, and flagged for the manager with the rule broken."""
 
     class Channel(models.TextChoices):
-        PHONE = "phone", "Phone"
-        VISIT = "visit", "Visit"
-        EMAIL = "email", "E-mail"
-        SMS = "sms", "SMS"
-        LETTER = "letter", "Letter"
+        PHONE = "phone", _("Phone")
+        VISIT = "visit", _("Visit")
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+        LETTER = "letter", _("Letter")
 
     class Outcome(models.TextChoices):
-        REACHED = "reached", "Reached"
-        NO_ANSWER = "no_answer", "No answer"
-        PROMISE = "promise", "Promise to pay"
-        REFUSED = "refused", "Refused"
-        DISPUTE = "dispute", "Dispute raised"
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        PROMISE = "promise", _("Promise to pay")
+        REFUSED = "refused", _("Refused")
+        DISPUTE = "dispute", _("Dispute raised")
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="contact_logs")
     person = models.ForeignKey(
@@ -79,13 +80,13 @@ class DealerEvent(models.Model):
     and proposes escalation."""
 
     class Kind(models.TextChoices):
-        OWNERSHIP_TRANSFER = "ownership_transfer", "Ownership transfer"
-        PARTNERS_SPLIT = "partners_split", "Partners splitting"
-        NEW_REPRESENTATIVE = "new_representative", "New legal representative"
-        RELOCATION = "relocation", "Relocation"
-        BUSINESS_CHANGE = "business_change", "Business change"
-        CLOSURE = "closure", "Closure"
-        BANKRUPTCY = "bankruptcy", "Bankruptcy"
+        OWNERSHIP_TRANSFER = "ownership_transfer", _("Ownership transfer")
+        PARTNERS_SPLIT = "partners_split", _("Partners splitting")
+        NEW_REPRESENTATIVE = "new_representative", _("New legal representative")
+        RELOCATION = "relocation", _("Relocation")
+        BUSINESS_CHANGE = "business_change", _("Business change")
+        CLOSURE = "closure", _("Closure")
+        BANKRUPTCY = "bankruptcy", _("Bankruptcy")
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

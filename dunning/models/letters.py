@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from receivables.models import ZERO, Dealer, Order
@@ -48,30 +49,30 @@ class Letter(models.Model):
     `sha256` once, so every download is the same bytes."""
 
     class Status(models.TextChoices):
-        RENDERING = "rendering", "Rendering"
-        READY = "ready", "Ready to print"
-        POSTED = "posted", "Posted"
-        FAILED = "failed", "Rendering failed"
+        RENDERING = "rendering", _("Rendering")
+        READY = "ready", _("Ready to print")
+        POSTED = "posted", _("Posted")
+        FAILED = "failed", _("Rendering failed")
 
     class Kind(models.TextChoices):
-        REMINDER = "reminder", "Reminder"
-        RECONCILIATION = "reconciliation", "Reconciliation"
-        INTEREST_NOTICE = "interest_notice", "Interest notice"
-        FINAL_DEMAND = "final_demand", "Final demand"
-        PRE_LITIGATION = "pre_litigation", "Pre-litigation notice"
-        PLACEMENT = "placement", "Placement notice"
+        REMINDER = "reminder", _("Reminder")
+        RECONCILIATION = "reconciliation", _("Reconciliation")
+        INTEREST_NOTICE = "interest_notice", _("Interest notice")
+        FINAL_DEMAND = "final_demand", _("Final demand")
+        PRE_LITIGATION = "pre_litigation", _("Pre-litigation notice")
+        PLACEMENT = "placement", _("Placement notice")
 
     class Delivery(models.TextChoices):
-        POST = "post", "Post"
-        EMAIL = "email", "E-mail"
+        POST = "post", _("Post")
+        EMAIL = "email", _("E-mail")
 
     class Reply(models.TextChoices):
-        CONFIRMED = "confirmed", "Confirmed"
-        DISPUTED = "disputed", "Disputed"
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISPUTED = "disputed", _("Disputed")
 
     class ReplyChannel(models.TextChoices):
-        FINANCE = "finance", "Entered by finance"
-        REPLY_PAGE = "reply_page", "Reply page"
+        FINANCE = "finance", _("Entered by finance")
+        REPLY_PAGE = "reply_page", _("Reply page")
 
     # A reconciliation letter's reply address works this many days after the letter's date.
     REPLY_TOKEN_DAYS = 90

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from receivables.dates import add_years
@@ -90,10 +91,10 @@ class Promise(models.Model):
     """
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        KEPT = "kept", "Kept"
-        PARTLY_KEPT = "partly_kept", "Partly kept"
-        BROKEN = "broken", "Broken"
+        OPEN = "open", _("Open")
+        KEPT = "kept", _("Kept")
+        PARTLY_KEPT = "partly_kept", _("Partly kept")
+        BROKEN = "broken", _("Broken")
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="promises")
     plan = models.ForeignKey(

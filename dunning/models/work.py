@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from receivables.models import Dealer
@@ -13,10 +14,10 @@ class Task(models.Model):
     """A follow-up for a collector (or manager): call, visit, letter or review."""
 
     class Kind(models.TextChoices):
-        CALL = "call", "Call"
-        VISIT = "visit", "Visit"
-        LETTER = "letter", "Letter"
-        REVIEW = "review", "Review"
+        CALL = "call", _("Call")
+        VISIT = "visit", _("Visit")
+        LETTER = "letter", _("Letter")
+        REVIEW = "review", _("Review")
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="tasks")
     assignee = models.ForeignKey(
@@ -55,10 +56,10 @@ class Alert(models.Model):
     """Something a manager must look at now."""
 
     class Kind(models.TextChoices):
-        DEALER_EVENT = "dealer_event", "Dealer event"
-        CONTACT_RULE = "contact_rule", "Contact outside the rules"
-        LIMITATION = "limitation", "Limitation period nearing"
-        ESCALATION = "escalation", "Escalation proposed"
+        DEALER_EVENT = "dealer_event", _("Dealer event")
+        CONTACT_RULE = "contact_rule", _("Contact outside the rules")
+        LIMITATION = "limitation", _("Limitation period nearing")
+        ESCALATION = "escalation", _("Escalation proposed")
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=20, choices=Kind.choices)

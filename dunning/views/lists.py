@@ -134,7 +134,10 @@ def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     task = get_object_or_404(_open_tasks_for_user(request.user), pk=pk)
     form = TaskDoneForm(request.POST)
     if not form.is_valid():
-        messages.error(request, f"{task}: say what came of it before marking it done.")
+        messages.error(
+            request,
+            gettext("%(task)s: say what came of it before marking it done.") % {"task": task},
+        )
         return redirect("task_list")
     try:
         services.complete_task(
@@ -147,7 +150,7 @@ def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     except services.WorkflowConflict as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{task}: done.")
+        messages.success(request, gettext("%(task)s: done.") % {"task": task})
     return redirect("task_list")
 
 

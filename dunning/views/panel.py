@@ -10,6 +10,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, cast
 
+from babel.dates import format_skeleton
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from dunning import services
@@ -39,8 +40,10 @@ from dunning.models import ContactLog, Evidence, Excuse, Promise
 from dunning.panel import CollectionPanel, collection_panel
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
 from receivables.access import get_dealer_for_user
+from receivables.locale_format import babel_locale
 from receivables.models import Dealer
 from receivables.roles import Role, role_of
+from receivables.templatetags.money import local_date, money
 
 
 def internal(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -255,13 +258,21 @@ def make_promise(request: AuthenticatedHttpRequest, dealer: Dealer, form: Promis
 
 
 def _promise_message(promise: Promise) -> str:
-    message = f"Promise recorded: {promise.amount:,.2f} by {promise.due_on:%a %-d %b %Y}"
+    locale = babel_locale()
+    values = {
+        "amount": money(promise.amount),
+        "day": format_skeleton("yMMMEd", promise.due_on, locale=locale),
+    }
     if promise.was_moved:
-        message += (
-            f" (asked for {promise.requested_due_on:%a %-d %b}, not a business day:"
-            " moved to the next one)"
+        values["asked"] = format_skeleton("MMMEd", promise.requested_due_on, locale=locale)
+        return (
+            _(
+                "Promise recorded: %(amount)s by %(day)s (asked for %(asked)s, not a business "
+                "day: moved to the next one)."
+            )
+            % values
         )
-    return message + "."
+    return _("Promise recorded: %(amount)s by %(day)s.") % values
 
 
 @login_required
@@ -282,7 +293,11 @@ def make_plan(request: AuthenticatedHttpRequest, code: str) -> HttpResponse:
             today=services.business_today(),
         )
         count = plan.promises.count()
-        return f"Installment plan recorded: {count} installments."
+        return ngettext(
+            "Installment plan recorded: %(count)s installment.",
+            "Installment plan recorded: %(count)s installments.",
+            count,
+        ) % {"count": count}
 
     def place_error(error: services.InvalidInput) -> None:
         # "installments.2.due_on" names the third filled row and its field.
@@ -327,8 +342,10 @@ def log_contact(request: AuthenticatedHttpRequest, dealer: Dealer, form: Contact
         now=timezone.now(),
     )
     if contact.broken_rule:
-        return f"Contact recorded. It broke a rule ({contact.broken_rule}): the manager is told."
-    return "Contact recorded."
+        return _("Contact recorded. It broke a rule (%(rule)s): the manager is told.") % {
+            "rule": contact.broken_rule
+        }
+    return _("Contact recorded.")
 
 
 @login_required
@@ -375,10 +392,9 @@ def request_escalation(
         evidence=evidence,
         agency=data["agency"],
     )
-    return (
-        f"Escalation to {escalation.get_to_stage_display().lower()} requested; "
-        "a manager decides it."
-    )
+    return _("Escalation to %(stage)s requested; a manager decides it.") % {
+        "stage": escalation.get_to_stage_display().lower()
+    }
 
 
 @panel_action(
@@ -413,7 +429,7 @@ def upload_evidence(request: AuthenticatedHttpRequest, dealer: Dealer, form: Evi
         description=form.cleaned_data["description"],
         by=request.user,
     )
-    return f"Evidence kept, SHA-256 {evidence.sha256}."
+    return _("Evidence kept, SHA-256 %(sha)s.") % {"sha": evidence.sha256}
 
 
 @panel_action(
@@ -429,7 +445,7 @@ def set_assessment(request: AuthenticatedHttpRequest, dealer: Dealer, form: Asse
         disposition=form.cleaned_data["disposition"],
         by=request.user,
     )
-    return "Assessment saved."
+    return _("Assessment saved.")
 
 
 @panel_action(
@@ -449,4 +465,4 @@ def override_credit_hold(
         by=request.user,
         today=services.business_today(),
     )
-    return f"Credit hold lifted until {form.cleaned_data['until']:%-d %b %Y}."
+    return _("Credit hold lifted until %(day)s.") % {"day": local_date(form.cleaned_data["until"])}

@@ -34,6 +34,8 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from dunning import services
@@ -52,14 +54,17 @@ from dunning.services import letters as letter_services
 from dunning.services import reconciliation
 from dunning.views.common import AuthenticatedHttpRequest, forbidden, put_error_on_form
 from receivables.models import Contact, Dealer
+from receivables.templatetags.money import local_date
 
 VIEW_LETTERS = "dunning.view_letter"
 CHANGE_LETTERS = "dunning.change_letter"
 ADD_LETTERS = "dunning.add_letter"
 LETTERS_PER_PAGE = 50
 RECONCILIATIONS_PER_PAGE = 50
-MAY_NOT_SEE = "Your role does not show letters."
-MAY_NOT_CHANGE = "Your role may read letters but not record their posting, e-mail or reply."
+MAY_NOT_SEE = gettext_lazy("Your role does not show letters.")
+MAY_NOT_CHANGE = gettext_lazy(
+    "Your role may read letters but not record their posting, e-mail or reply."
+)
 
 # Whose address to offer for an e-mailed letter: the one who pays the bills first.
 EMAIL_ROLE_ORDER = [
@@ -89,7 +94,7 @@ def letters_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
     @functools.wraps(view)
     def wrapped(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(VIEW_LETTERS):
-            return forbidden(request, MAY_NOT_SEE)
+            return forbidden(request, str(MAY_NOT_SEE))
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -125,7 +130,7 @@ class Row:
     @property
     def messages(self) -> list[str]:
         """The errors, each naming the letter (under its row, for a screen reader too)."""
-        own = f"Letter #{self.letter.pk}"
+        own = _("Letter #%(id)s") % {"id": self.letter.pk}
         return [e if e.startswith(own) else f"{own}: {e}" for e in self.errors]
 
 
@@ -199,7 +204,7 @@ def _render_today(
         rows.append(row)
     on_page = {row.letter.pk for row in rows}
     elsewhere = [
-        f"Letter #{pk}: {error}"
+        _("Letter #%(id)s: %(error)s") % {"id": pk, "error": error}
         for pk, errors in bound.errors.items()
         if pk not in on_page
         for error in errors
@@ -248,7 +253,9 @@ def print_run(request: AuthenticatedHttpRequest) -> HttpResponse:
     pdf, count = letter_services.print_run_pdf(letters, issued_on=day)
     if not count:
         messages.warning(
-            request, f"No letter of {day:%-d %B %Y} is ready to print: there is no print run."
+            request,
+            _("No letter of %(day)s is ready to print: there is no print run.")
+            % {"day": local_date(day)},
         )
         return HttpResponseRedirect(_today_url(request))
     response = HttpResponse(pdf, content_type="application/pdf")
@@ -264,19 +271,21 @@ def mark_posted(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The ticked letters went into the post: all of them, or none when one is refused
     (the errors are shown on their rows)."""
     if not request.user.has_perm(CHANGE_LETTERS):
-        return forbidden(request, MAY_NOT_CHANGE, back=_today_url(request))
+        return forbidden(request, str(MAY_NOT_CHANGE), back=_today_url(request))
     form = MarkPostedForm(request.POST)
     errors: dict[int, list[str]] = {}
     if form.is_valid():
         chosen = form.selected()
         visible = set(
-            _letters(request).filter(pk__in=[pk for pk, _ in chosen]).values_list("pk", flat=True)
+            _letters(request)
+            .filter(pk__in=[pk for pk, _tracking in chosen])
+            .values_list("pk", flat=True)
         )
         posted_on = form.cleaned_data["posted_on"]
         with transaction.atomic():
             for pk, tracking in chosen:
                 if pk not in visible:
-                    errors.setdefault(pk, []).append("There is no such letter.")
+                    errors.setdefault(pk, []).append(_("There is no such letter."))
                     continue
                 try:
                     letter_services.mark_posted(
@@ -294,14 +303,21 @@ def mark_posted(request: AuthenticatedHttpRequest) -> HttpResponse:
         if not errors:
             messages.success(
                 request,
-                f"{len(chosen)} letter{'s' if len(chosen) != 1 else ''} marked posted on "
-                f"{posted_on:%-d %B %Y}.",
+                ngettext(
+                    "%(count)s letter marked posted on %(day)s.",
+                    "%(count)s letters marked posted on %(day)s.",
+                    len(chosen),
+                )
+                % {"count": len(chosen), "day": local_date(posted_on)},
             )
             return HttpResponseRedirect(_today_url(request))
         form.add_error(
             None,
-            f"Nothing was marked posted: {len(errors)} of the {len(chosen)} ticked letters "
-            "cannot be. The reasons are on their rows.",
+            _(
+                "Nothing was marked posted: %(refused)s of the %(ticked)s ticked letters "
+                "cannot be. The reasons are on their rows."
+            )
+            % {"refused": len(errors), "ticked": len(chosen)},
         )
     else:
         errors = form.row_errors()
@@ -405,7 +421,7 @@ def letter_action(
             on_list = request.POST.get("from") == "list"
             back = _today_url(request) if on_list else reverse("printroom_letter", args=[pk])
             if not request.user.has_perm(needs):
-                return forbidden(request, MAY_NOT_CHANGE, back=back)
+                return forbidden(request, str(MAY_NOT_CHANGE), back=back)
             letter = _visible_letter(request, pk)
             form = form_class(request.POST, request.FILES)
             if form.is_valid():
@@ -439,7 +455,11 @@ def letter_action(
 
 
 def _who(letter: Letter) -> str:
-    return f"{letter.get_kind_display()} #{letter.pk} to {letter.dealer.code}"
+    return _("%(kind)s #%(id)s to %(code)s") % {
+        "kind": letter.get_kind_display(),
+        "id": letter.pk,
+        "code": letter.dealer.code,
+    }
 
 
 @letter_action("posting_form", PostingForm)
@@ -451,14 +471,20 @@ def post_letter(request: AuthenticatedHttpRequest, letter: Letter, form: Posting
         tracking_number=data["tracking_number"],
         by=request.user,
     )
-    return f"{_who(letter)} marked posted on {data['posted_on']:%-d %B %Y}."
+    return _("%(letter)s marked posted on %(day)s.") % {
+        "letter": _who(letter),
+        "day": local_date(data["posted_on"]),
+    }
 
 
 @letter_action("receipt_form", ReceiptForm, list_fields=("received_on",))
 def record_receipt(request: AuthenticatedHttpRequest, letter: Letter, form: ReceiptForm) -> str:
     received_on = form.cleaned_data["received_on"]
     letter_services.record_receipt(letter_id=letter.pk, received_on=received_on, by=request.user)
-    return f"{_who(letter)}: return receipt of {received_on:%-d %B %Y} recorded."
+    return _("%(letter)s: return receipt of %(day)s recorded.") % {
+        "letter": _who(letter),
+        "day": local_date(received_on),
+    }
 
 
 @letter_action("email_form", EmailForm, list_fields=("to",))
@@ -469,7 +495,7 @@ def send_by_email(request: AuthenticatedHttpRequest, letter: Letter, form: Email
         by=request.user,
         today=services.business_today(),
     )
-    return f"{_who(letter)} sent by e-mail to {sent.email_to}."
+    return _("%(letter)s sent by e-mail to %(to)s.") % {"letter": _who(letter), "to": sent.email_to}
 
 
 @letter_action("reply_form", ReplyForm)
@@ -489,15 +515,18 @@ def record_reply(request: AuthenticatedHttpRequest, letter: Letter, form: ReplyF
         today=services.business_today(),
         now=timezone.now(),
     )
-    return f"{_who(letter)}: reply recorded ({answered.get_reply_display().lower()})."
+    return _("%(letter)s: reply recorded (%(answer)s).") % {
+        "letter": _who(letter),
+        "answer": answered.get_reply_display(),
+    }
 
 
 # Reconciliation letters
 
 RECONCILIATION_STATES = {
-    "awaiting": "Awaiting a reply",
-    "late": "Past the reply-by date",
-    "replied": "Replied",
+    "awaiting": gettext_lazy("Awaiting a reply"),
+    "late": gettext_lazy("Past the reply-by date"),
+    "replied": gettext_lazy("Replied"),
 }
 
 
@@ -546,13 +575,15 @@ def reconciliation_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def new_reconciliation(request: AuthenticatedHttpRequest) -> HttpResponse:
     back = reverse("printroom_reconciliation")
     if not request.user.has_perm(ADD_LETTERS):
-        return forbidden(request, "Your role may read letters but not issue them.", back=back)
+        return forbidden(request, _("Your role may read letters but not issue them."), back=back)
     form = ReconciliationForm(request.POST)
     if form.is_valid():
         code = form.cleaned_data["dealer"]
         dealer = Dealer.objects.visible_to(request.user).filter(code=code).first()
         if dealer is None:
-            form.add_error("dealer", f"There is no dealer with the code '{code}'.")
+            form.add_error(
+                "dealer", _("There is no dealer with the code '%(code)s'.") % {"code": code}
+            )
         else:
             try:
                 letter = reconciliation.issue_reconciliation_letter(
@@ -568,8 +599,11 @@ def new_reconciliation(request: AuthenticatedHttpRequest) -> HttpResponse:
             else:
                 messages.success(
                     request,
-                    f"Reconciliation letter to {dealer.code} {dealer.name} as of "
-                    f"{letter.as_of:%-d %B %Y} issued; its PDF is being rendered.",
+                    _(
+                        "Reconciliation letter to %(code)s %(name)s as of %(day)s issued; "
+                        "its PDF is being rendered."
+                    )
+                    % {"code": dealer.code, "name": dealer.name, "day": local_date(letter.as_of)},
                 )
                 return HttpResponseRedirect(reverse("printroom_letter", args=[letter.pk]))
     return _render_reconciliation(request, form=form, status=400)
