@@ -18,6 +18,7 @@ from dunning.models import CollectionAccount, Stage
 from receivables.models import Agency
 from tests.collection_helpers import overdue_dealer
 from tests.factories import UserFactory
+from tests.test_agency import place
 from tests.test_browser_printroom import LAPTOP, TABLET, fits_the_window, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -68,6 +69,17 @@ PAGES = {
         "/print-room/reconciliation/",
     ],
     "collector": ["/worklist/", "/tasks/", "/dealers/", "/dealers/A11Y01/collection/"],
+    "agency": ["/agency/", "/agency/dealers/A11Y03/", "/agency/commission/", "/dealers/"],
+    "auditor": [
+        "/",
+        "/desk/",
+        "/dealers/A11Y01/",
+        "/dealers/A11Y01/history/",
+        "/dealers/A11Y01/collection/",
+        "/alerts/",
+        "/escalations/",
+        "/team/policy/",
+    ],
 }
 
 
@@ -81,7 +93,11 @@ def a_book(today: dt.date) -> None:
         dealer=dealer, to_stage=Stage.HARD, reason="75 days past due", by=carl, today=today
     )
     overdue_dealer(code="A11Y02", name="Mühle Vogt", days=20, collector=carl, today=today)
-    Agency.objects.create(name="Inkasso Nord", commission_percent=Decimal("15.00"))
+    agency = Agency.objects.create(name="Inkasso Nord", commission_percent=Decimal("15.00"))
+    agency.users.add(UserFactory(role="agency", username="agnes"))
+    UserFactory(role="auditor", username="audrey")
+    placed = overdue_dealer(code="A11Y03", name="Agrar Lindner", days=200, today=today)
+    place(placed, agency, on=today - dt.timedelta(days=20))
 
 
 @pytest.mark.parametrize("viewport", [LAPTOP, TABLET], ids=["1280", "768"])
@@ -90,7 +106,13 @@ def test_every_page_fits_and_names_its_controls(
     page: Page, live_server: Any, role: str, viewport: dict[str, int]
 ) -> None:
     a_book(services.business_today())
-    username = {"manager": "mona", "finance": "fiona", "collector": "carl"}[role]
+    username = {
+        "manager": "mona",
+        "finance": "fiona",
+        "collector": "carl",
+        "agency": "agnes",
+        "auditor": "audrey",
+    }[role]
     page.set_viewport_size(viewport)
     log_in(page, live_server.url, username)
     problems = {}

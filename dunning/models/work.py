@@ -45,7 +45,8 @@ class Task(models.Model):
         indexes = [models.Index(fields=["assignee", "done_at", "due_on"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.dealer_id} on {self.due_on}"
+        # The dealer's code, never its internal id ("Call CZ0115", not "Call 115").
+        return f"{self.get_kind_display()} {self.dealer.code} on {self.due_on}"
 
     @property
     def is_done(self) -> bool:
@@ -75,4 +76,4 @@ class Alert(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.dealer_id}"
+        return f"{self.get_kind_display()}: {self.dealer.code}"

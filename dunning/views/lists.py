@@ -131,7 +131,7 @@ def task_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def complete_task(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if not request.user.has_perm("dunning.change_task"):
         return forbidden(request, gettext("Your role may read tasks but not close them."))
-    task = get_object_or_404(_open_tasks_for_user(request.user), pk=pk)
+    task = get_object_or_404(_open_tasks_for_user(request.user).select_related("dealer"), pk=pk)
     form = TaskDoneForm(request.POST)
     if not form.is_valid():
         messages.error(
