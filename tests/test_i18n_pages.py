@@ -122,6 +122,23 @@ def _frozen_time(time_machine: Any) -> None:
         ("finance", "/print-room/"),
         ("finance", "/print-room/reconciliation/"),
         ("manager", "/reports/aging/"),
+        ("collector", "/"),
+        # The templates of a dealer's ledger and collection pages are translated; the
+        # English left there comes from Python (payment methods, form labels and choices,
+        # the credit and call-rule reasons, timeline summaries), which is not yet.
+        pytest.param(
+            "collector",
+            "/dealers/{code}/",
+            marks=pytest.mark.xfail(strict=True, reason="payment method choices untranslated"),
+        ),
+        pytest.param(
+            "collector",
+            "/dealers/{code}/collection/",
+            marks=pytest.mark.xfail(
+                strict=True, reason="dunning form labels, reasons and timeline untranslated"
+            ),
+        ),
+        ("collector", "/tasks/"),
     ],
 )
 @pytest.mark.parametrize("language", ["es", "zh-hans"])
@@ -143,6 +160,8 @@ def test_page_has_no_english_left(
         "x",  # the tasks' and alerts' reason in the fixture
     ]
 
+    # A dealer's own pages: the first dealer of the book, with its whole story.
+    url = url.format(code=Dealer.objects.order_by("code").values_list("code", flat=True)[0])
     english = chrome(page(client, url, "en"), data)
     translated_page = page(client, url, language)
     translated = chrome(translated_page, data)
