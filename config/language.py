@@ -25,6 +25,8 @@ from django.utils import translation
 
 from receivables.models import UserPreference
 
+API_PREFIX = "/api/"
+
 SameSite = Literal["Lax", "Strict", "None"] | None
 
 # Where the login signal leaves the language for the response to write in the cookie.
@@ -86,4 +88,22 @@ class UserLanguageMiddleware:
             chosen = _supported(cookie.value)
             if chosen is not None:
                 remember_language(user, chosen)
+        return response
+
+
+class ApiInEnglishMiddleware:
+    """The JSON API answers in English whatever the caller's Accept-Language: its words
+    (summaries, reasons, error messages) are part of the interface outside systems rely
+    on (docs/API.md). Pages follow the reader's language; the API does not."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(API_PREFIX):
+            return self.get_response(request)
+        with translation.override(settings.LANGUAGE_CODE):
+            request.LANGUAGE_CODE = settings.LANGUAGE_CODE
+            response = self.get_response(request)
+        response.headers["Content-Language"] = settings.LANGUAGE_CODE
         return response

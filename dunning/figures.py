@@ -48,6 +48,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Greatest, Least
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from dunning.models import (
@@ -63,6 +64,7 @@ from receivables.dates import add_years
 from receivables.models import Dealer, DealerQuerySet, Order, Payment
 from receivables.rates import rate_expression
 from receivables.reports import DaysBetween, two_places
+from receivables.templatetags.money import local_date, money
 
 DANGER_EVENTS = [DealerEvent.Kind.CLOSURE, DealerEvent.Kind.BANKRUPTCY]
 RISK_POINTS = {
@@ -334,27 +336,45 @@ class CreditStatus:
     cash_only: bool
 
 
-def credit_status(facts: DealerFacts, today: dt.date) -> CreditStatus:
+def credit_status(facts: DealerFacts, today: dt.date, *, localized: bool = False) -> CreditStatus:
     """Credit hold ("No new business before payment", docs/PRACTICE.md §12): in hard
     collection or beyond, or over the credit limit; a manager's override lifts it until
-    a date."""
+    a date. The reason is in the active language; `localized` also writes its amounts
+    and date the reader's way (a page), else plainly (`1234.50`, ISO dates: the API)."""
+
+    def amount(value: Decimal) -> str:
+        return money(value) if localized else f"{value:.2f}"
+
     reasons = []
     if facts.stage in CREDIT_HOLD_STAGES:
-        reasons.append(f"account is in {Stage(facts.stage).label.lower()}")
+        reasons.append(_("account is in %(stage)s") % {"stage": Stage(facts.stage).label.lower()})
     if facts.credit_limit > 0 and facts.balance > facts.credit_limit:
         reasons.append(
-            f"open balance {facts.balance:.2f} {facts.currency} is over the credit limit "
-            f"of {facts.credit_limit:.2f} {facts.currency}"
+            _(
+                "open balance %(balance)s %(currency)s is over the credit limit "
+                "of %(limit)s %(currency)s"
+            )
+            % {
+                "balance": amount(facts.balance),
+                "limit": amount(facts.credit_limit),
+                "currency": facts.currency,
+            }
         )
     if not reasons:
-        return CreditStatus(False, "No hold: credit terms apply.", False)
+        return CreditStatus(False, _("No hold: credit terms apply."), False)
+    joined = "; ".join(reasons)
     if facts.override_until is not None and facts.override_until >= today:
-        until = f"{facts.override_until:%Y-%m-%d}"
+        until = (
+            local_date(facts.override_until) if localized else f"{facts.override_until:%Y-%m-%d}"
+        )
         return CreditStatus(
-            False, f"Hold overridden by a manager until {until} ({'; '.join(reasons)}).", False
+            False,
+            _("Hold overridden by a manager until %(until)s (%(reasons)s).")
+            % {"until": until, "reasons": joined},
+            False,
         )
     return CreditStatus(
-        True, "Credit hold: " + "; ".join(reasons) + ". New orders cash only.", True
+        True, _("Credit hold: %(reasons)s. New orders cash only.") % {"reasons": joined}, True
     )
 
 

@@ -13,6 +13,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from dunning.models import (
     ESCALATED_STAGES,
@@ -41,7 +42,7 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
 
 
-def _money(label: str) -> forms.DecimalField:
+def _money(label: Any) -> forms.DecimalField:
     # The bounds of `receivables.validation`, which the services check again.
     return forms.DecimalField(
         label=label, max_digits=14, decimal_places=2, min_value=CENT, max_value=MAX_MONEY
@@ -56,7 +57,7 @@ class WorklistFilterForm(forms.Form):
     """Managers (and others who see more than one portfolio) pick a collector."""
 
     collector = forms.TypedChoiceField(
-        required=False, coerce=int, empty_value=None, label="Collector"
+        required=False, coerce=int, empty_value=None, label=_("Collector")
     )
 
     def __init__(self, *args: Any, dealers: DealerQuerySet, **kwargs: Any) -> None:
@@ -68,24 +69,24 @@ class WorklistFilterForm(forms.Form):
         )
         field = self.fields["collector"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "All collectors")] + [
+        field.choices = [("", _("All collectors"))] + [
             (u.pk, u.get_full_name() or u.get_username()) for u in users
         ]
 
 
 class PromiseForm(forms.Form):
-    amount = _money("Amount")
+    amount = _money(_("Amount"))
     due_on = forms.DateField(
-        label="Pay by",
+        label=_("Pay by"),
         widget=DateInput(),
-        help_text="A weekend or public holiday moves to the next business day.",
+        help_text=_("A weekend or public holiday moves to the next business day."),
     )
-    note = forms.CharField(label="Note", required=False, max_length=1000, widget=_text())
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000, widget=_text())
 
 
 class InstallmentForm(forms.Form):
-    amount = _money("Amount")
-    due_on = forms.DateField(label="Pay by", widget=DateInput())
+    amount = _money(_("Amount"))
+    due_on = forms.DateField(label=_("Pay by"), widget=DateInput())
 
 
 class BaseInstallmentFormSet(forms.BaseFormSet):
@@ -94,7 +95,7 @@ class BaseInstallmentFormSet(forms.BaseFormSet):
         if any(self.errors):
             return
         if len(self.filled_forms()) < 2:
-            raise forms.ValidationError("A plan has at least two installments.")
+            raise forms.ValidationError(_("A plan has at least two installments."))
 
     def filled_forms(self) -> list[forms.Form]:
         return [f for f in self.forms if f.has_changed()]
@@ -110,46 +111,48 @@ InstallmentFormSet = forms.formset_factory(
 
 
 class PlanNoteForm(forms.Form):
-    note = forms.CharField(label="Note", required=False, max_length=1000, widget=_text())
+    note = forms.CharField(label=_("Note"), required=False, max_length=1000, widget=_text())
 
 
 class ContactForm(forms.Form):
-    channel = forms.ChoiceField(label="Channel", choices=ContactLog.Channel.choices)
+    channel = forms.ChoiceField(label=_("Channel"), choices=ContactLog.Channel.choices)
     person = forms.ModelChoiceField(
-        label="Person", queryset=Contact.objects.none(), required=False, empty_label="—"
+        label=_("Person"), queryset=Contact.objects.none(), required=False, empty_label=_("—")
     )
-    at = forms.DateTimeField(label="When", widget=DateTimeInput())
-    outcome = forms.ChoiceField(label="Outcome", choices=ContactLog.Outcome.choices)
+    at = forms.DateTimeField(label=_("When"), widget=DateTimeInput())
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactLog.Outcome.choices)
     excuse = forms.ModelChoiceField(
-        label="Excuse heard",
+        label=_("Excuse heard"),
         queryset=Excuse.objects.filter(active=True),
         required=False,
-        empty_label="None",
+        empty_label=_("None"),
     )
-    note = forms.CharField(label="Note", required=False, max_length=2000, widget=_text())
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=_text())
 
     def __init__(self, *args: Any, contacts: QuerySet[Contact], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         person = self.fields["person"]
         assert isinstance(person, forms.ModelChoiceField)
         person.queryset = contacts
-        self.fields["at"].help_text = f"Your time ({settings.BUSINESS_TIME_ZONE})."
+        self.fields["at"].help_text = _("Your time (%(zone)s).") % {
+            "zone": settings.BUSINESS_TIME_ZONE
+        }
 
 
 class EscalationRequestForm(forms.Form):
     to_stage = forms.ChoiceField(
-        label="Escalate to", choices=[(s.value, s.label) for s in ESCALATED_STAGES]
+        label=_("Escalate to"), choices=[(s.value, s.label) for s in ESCALATED_STAGES]
     )
-    reason = forms.CharField(label="Reason", max_length=2000, widget=_text(3))
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=_text(3))
     agency = forms.ModelChoiceField(
-        label="Agency (for a placement)",
+        label=_("Agency (for a placement)"),
         queryset=Agency.objects.order_by("name"),
         required=False,
-        empty_label="—",
+        empty_label=_("—"),
     )
-    evidence_file = forms.FileField(label="Evidence file", required=False)
+    evidence_file = forms.FileField(label=_("Evidence file"), required=False)
     evidence_description = forms.CharField(
-        label="Evidence description", required=False, max_length=300
+        label=_("Evidence description"), required=False, max_length=300
     )
 
     def clean_evidence_file(self) -> Any:
@@ -157,14 +160,14 @@ class EscalationRequestForm(forms.Form):
 
 
 class DealerEventForm(forms.Form):
-    kind = forms.ChoiceField(label="What happened", choices=DealerEvent.Kind.choices)
-    occurred_on = forms.DateField(label="On", widget=DateInput())
-    note = forms.CharField(label="Note", required=False, max_length=2000, widget=_text())
+    kind = forms.ChoiceField(label=_("What happened"), choices=DealerEvent.Kind.choices)
+    occurred_on = forms.DateField(label=_("On"), widget=DateInput())
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=_text())
 
 
 class EvidenceForm(forms.Form):
-    file = forms.FileField(label="File")
-    description = forms.CharField(label="Description", required=False, max_length=300)
+    file = forms.FileField(label=_("File"))
+    description = forms.CharField(label=_("Description"), required=False, max_length=300)
 
     def clean_file(self) -> Any:
         return _checked_size(self.cleaned_data.get("file"))
@@ -172,23 +175,23 @@ class EvidenceForm(forms.Form):
 
 class AssessmentForm(forms.Form):
     default_cause = forms.ChoiceField(
-        label="Why not paying", choices=CollectionAccount.Cause.choices, required=False
+        label=_("Why not paying"), choices=CollectionAccount.Cause.choices, required=False
     )
     disposition = forms.ChoiceField(
-        label="Able / willing", choices=CollectionAccount.Disposition.choices, required=False
+        label=_("Able / willing"), choices=CollectionAccount.Disposition.choices, required=False
     )
 
 
 class CreditOverrideForm(forms.Form):
-    until = forms.DateField(label="Lift the hold until", widget=DateInput())
-    reason = forms.CharField(label="Reason", max_length=2000, widget=_text())
+    until = forms.DateField(label=_("Lift the hold until"), widget=DateInput())
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=_text())
 
 
 class TaskDoneForm(forms.Form):
-    outcome = forms.CharField(label="Outcome", max_length=2000, widget=_text())
+    outcome = forms.CharField(label=_("Outcome"), max_length=2000, widget=_text())
 
 
 def _checked_size(upload: Any) -> Any:
     if upload is not None and upload.size > MAX_EVIDENCE_BYTES:
-        raise forms.ValidationError("The file is larger than 20 MB.")
+        raise forms.ValidationError(_("The file is larger than 20 MB."))
     return upload

@@ -101,7 +101,7 @@ def collection_panel(
         stage_label=Stage(facts.stage).label,
         risk=RiskClass(facts.risk),
         priority=facts.priority,
-        credit=credit_status(facts, today),
+        credit=credit_status(facts, today, localized=True),
         call=call_permission_for(dealer, policy=policy, at=now),
         reliability=services.promise_reliability(dealer, today=today),
         stage_changes=list(dealer.stage_changes.select_related("by")[:RECENT_STAGE_CHANGES]),
@@ -122,6 +122,6 @@ def collection_panel(
         events=list(dealer.events.select_related("reported_by")[:RECENT_EVENTS]),
         evidence=list(dealer.evidence.select_related("uploaded_by")[:RECENT_EVIDENCE]),
         tasks=list(dealer.tasks.filter(done_at__isnull=True).select_related("assignee")),
-        timeline=services.timeline(dealer, limit=TIMELINE_LIMIT),
+        timeline=services.timeline(dealer, limit=TIMELINE_LIMIT, localized=True),
         can_override=user.has_perm("dunning.override_credit_hold"),
     )

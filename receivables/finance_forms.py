@@ -36,15 +36,6 @@ FILE_HELP = {
     "payments": _("Columns reference, dealer, received_on, amount; optional order, method"),
     "rates": _("Columns currency, on, rate"),
 }
-# The methods by their words on the desk (the model's labels are not translated).
-METHOD_LABELS: dict[str, Any] = {
-    Payment.Method.TRANSFER: _("Bank transfer"),
-    Payment.Method.CASH: _("Cash"),
-    Payment.Method.CHEQUE: _("Cheque"),
-    Payment.Method.CARD: _("Card"),
-    Payment.Method.OFFSET: _("Offset / discount"),
-    Payment.Method.OTHER: _("Other"),
-}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -120,7 +111,7 @@ class PaymentForm(forms.Form):
         required=False,
         help_text=_("The order number the dealer named; it is paid first."),
     )
-    method = forms.ChoiceField(label=_("Method"), choices=list(METHOD_LABELS.items()))
+    method = forms.ChoiceField(label=_("Method"), choices=Payment.Method.choices)
 
     def __init__(self, *args: Any, dealers: DealerQuerySet, today: dt.date, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -33,7 +33,6 @@ from django.views.decorators.http import require_GET, require_POST
 from receivables.dates import business_today
 from receivables.finance_forms import (
     FILE_LABELS,
-    METHOD_LABELS,
     ImportUploadForm,
     PaymentFilterForm,
     PaymentForm,
@@ -377,7 +376,7 @@ def payment_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     shown = _with_applied(_with_entry(payments.select_related("dealer"))).order_by("-pk")
     page = Paginator(shown, PAYMENTS_PER_PAGE).get_page(request.GET.get("page"))
     for payment in page.object_list:
-        payment.method_label = METHOD_LABELS.get(payment.method, payment.method)  # type: ignore[attr-defined]
+        payment.method_label = payment.get_method_display()  # type: ignore[attr-defined]
     return render(
         request,
         "receivables/finance/payment_list.html",
@@ -428,7 +427,7 @@ def payment_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         _put_on_form(form, refused)
         return _payment_form(request, form, context, status=400)
     if action != "save":
-        context["method_label"] = METHOD_LABELS.get(entry.method, entry.method)
+        context["method_label"] = Payment.Method(entry.method).label
         return _payment_form(request, form, context)
     messages.success(
         request,
@@ -475,6 +474,6 @@ def payment_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "payment": payment,
             "allocations_page": page,
             "allocations_page_range": _page_range(page),
-            "method_label": METHOD_LABELS.get(payment.method, payment.method),
+            "method_label": payment.get_method_display(),
         },
     )

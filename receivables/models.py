@@ -313,10 +313,10 @@ class Contact(models.Model):
     contacts per dealer", docs/PRACTICE.md §11)."""
 
     class Role(models.TextChoices):
-        OWNER = "owner", "Business owner"
-        RESPONSIBLE = "responsible", "Responsible person"
-        CONTROLLER = "controller", "Financial controller"
-        OTHER = "other", "Other"
+        OWNER = "owner", _("Business owner")
+        RESPONSIBLE = "responsible", _("Responsible person")
+        CONTROLLER = "controller", _("Financial controller")
+        OTHER = "other", _("Other")
 
     dealer = models.ForeignKey(Dealer, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(max_length=200)
@@ -444,8 +444,8 @@ class Order(models.Model):
     """A feed order, which is also the invoice the dealer owes."""
 
     class Kind(models.TextChoices):
-        SALE = "sale", "Feed order"
-        INTEREST = "interest", "Interest charge"
+        SALE = "sale", _("Feed order")
+        INTEREST = "interest", _("Interest charge")
 
     number = models.CharField(max_length=40, unique=True, help_text="Text: leading zeros matter")
     dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="orders")
@@ -545,12 +545,12 @@ class Payment(models.Model):
     """Money received from a dealer. It is spread over orders by `Allocation`s."""
 
     class Method(models.TextChoices):
-        TRANSFER = "transfer", "Bank transfer"
-        CASH = "cash", "Cash"
-        CHEQUE = "cheque", "Cheque"
-        CARD = "card", "Card"
-        OFFSET = "offset", "Offset / discount"
-        OTHER = "other", "Other"
+        TRANSFER = "transfer", _("Bank transfer")
+        CASH = "cash", _("Cash")
+        CHEQUE = "cheque", _("Cheque")
+        CARD = "card", _("Card")
+        OFFSET = "offset", _("Offset / discount")
+        OTHER = "other", _("Other")
 
     reference = models.CharField(max_length=60, unique=True)
     dealer = models.ForeignKey(Dealer, on_delete=models.PROTECT, related_name="payments")

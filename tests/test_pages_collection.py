@@ -126,7 +126,7 @@ def test_timeline_lists_the_latest_entries(client, dealer, collector):
     client.force_login(collector)
     post(client, "promise", {"promise-amount": "500.00", "promise-due_on": "2026-03-20"})
     body = client.get(URL).content.decode()
-    assert "Promise of 500.00 by 2026-03-20" in body
+    assert "Promise of 500.00 by 20 Mar 2026" in body
     assert "Feed order" in body
 
 
@@ -477,4 +477,4 @@ def test_manager_overrides_a_credit_hold(client, dealer, manager):
         {"override-until": "2026-03-31", "override-reason": "Harvest money due"},
         follow=True,
     )
-    assert "Hold overridden by a manager until 2026-03-31" in response.content.decode()
+    assert "Hold overridden by a manager until 31 Mar 2026" in response.content.decode()

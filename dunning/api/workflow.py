@@ -389,6 +389,7 @@ def dealer_timeline(request: HttpRequest, code: DealerCode) -> Any:
         # Stage changes carry escalation reasons and managers' decisions: internal.
         raise PermissionDenied("The timeline is internal to the collection team.")
     dealer = get_dealer_for_user(request.user, code)
+    entries = services.timeline(dealer)
     return Status(
         200,
         [
@@ -402,7 +403,7 @@ def dealer_timeline(request: HttpRequest, code: DealerCode) -> Any:
                 "summary": entry["summary"],
                 "by": entry["by"],
             }
-            for entry in services.timeline(dealer)
+            for entry in entries
         ],
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -27,7 +28,21 @@ class Excuse(models.Model):
         ordering = ["position", "text"]
 
     def __str__(self) -> str:
-        return self.text
+        return self.shown_text
+
+    # The library seeded by migration 0002 is in the translation catalog, so a collector
+    # reads it in their language; an excuse a manager wrote shows as written.
+    @property
+    def shown_text(self) -> str:
+        return gettext(self.text)
+
+    @property
+    def shown_counter_script(self) -> str:
+        return gettext(self.counter_script)
+
+    @property
+    def shown_ask(self) -> str:
+        return gettext(self.ask)
 
 
 class ContactLog(models.Model):
